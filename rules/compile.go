@@ -1,0 +1,705 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/verdictrisk/verdict/signals"
+)
+
+// MaxExprNodes bounds the size of one expression, so that a pathological
+// rule is refused when it is loaded rather than slowing every decision.
+const MaxExprNodes = 400
+
+// Thresholds map a score to an action: a score at or above Deny denies, at or
+// above StepUp steps up, below allows.
+type Thresholds struct {
+	StepUp int `json:"step_up"`
+	Deny   int `json:"deny"`
+}
+
+// DefaultThresholds apply when no rule file sets thresholds.
+var DefaultThresholds = Thresholds{StepUp: 50, Deny: 90}
+
+// Set is a compiled rule set. It is immutable once built and safe for
+// concurrent use; a reload builds a new Set beside the running one.
+type Set struct {
+	// Version identifies the set's content: a hash of every rule file and
+	// list file it was built from.
+	Version    string
+	Thresholds Thresholds
+	Rules      []*Rule
+	Counters   []*Counter
+	Lists      map[string]*List
+	// Files are the rule files the set was built from, in load order.
+	Files []string
+	// Warnings are lint findings that did not stop the load.
+	Warnings Errors
+}
+
+// Rule is one compiled rule.
+type Rule struct {
+	Name        string
+	Description string
+	Reason      string
+	Score       int
+	Action      Action
+	Tags        []string
+	Shadow      bool
+	Expires     time.Time // zero when the rule does not expire
+	Debug       bool
+	File        string
+	Line        int
+	When        string
+
+	program *vm.Program
+	message *template
+	// Reads are the signals the rule's condition reads, for explanations.
+	Reads []string
+}
+
+// Counter is a compiled velocity counter declaration.
+type Counter struct {
+	Name        string
+	Description string
+	Index       int
+	Window      time.Duration
+	Distinct    bool
+	// Hash identifies the counter's definition: a counter whose Hash did
+	// not change across a reload keeps its state.
+	Hash string
+	File string
+	Line int
+
+	key, when, distinct *vm.Program
+}
+
+// LoadDir compiles every *.yaml and *.yml file directly inside dir.
+func LoadDir(dir string) (*Set, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("rules %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return Load(os.DirFS(path.Dir(dir)), path.Base(dir))
+	}
+	return Load(os.DirFS(dir), ".")
+}
+
+// Load compiles every *.yaml and *.yml file directly inside dir of fsys. On
+// any error it returns nil and an Errors value listing every problem; lint
+// warnings are kept in the Set.
+func Load(fsys fs.FS, dir string) (*Set, error) {
+	names, err := ruleFiles(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("read rule file: %w", err)
+		}
+		files[n] = data
+	}
+	return Compile(fsys, files)
+}
+
+// ruleFiles lists the rule files of dir, or dir itself when it is a file.
+func ruleFiles(fsys fs.FS, dir string) ([]string, error) {
+	if st, err := fs.Stat(fsys, dir); err == nil && !st.IsDir() {
+		return []string{dir}, nil
+	}
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read rules folder: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") {
+			names = append(names, path.Join(dir, n))
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("rules folder %s holds no .yaml files", dir)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Compile builds a Set from rule file contents keyed by their path in fsys.
+// List files named by the rules are read from fsys.
+func Compile(fsys fs.FS, files map[string][]byte) (*Set, error) {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	var errs Errors
+	var specs []*fileSpec
+	for _, n := range names {
+		f, ferrs := parseFile(n, files[n])
+		errs = append(errs, ferrs...)
+		if f != nil {
+			specs = append(specs, f)
+		}
+	}
+	c := &compiler{fsys: fsys, set: &Set{Lists: map[string]*List{}, Files: names,
+		Thresholds: DefaultThresholds}}
+	c.compile(specs)
+	errs = append(errs, c.errs...)
+	if len(errs.Fatal()) > 0 {
+		return nil, errs.sorted()
+	}
+	c.set.Warnings = append(errs, lint(c.set, c.used)...).sorted()
+	c.set.Version = version(files, c.set.Lists)
+	return c.set, nil
+}
+
+// version hashes the rule files and the lists' definitions.
+func version(files map[string][]byte, lists map[string]*List) string {
+	h := sha256.New()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
+		h.Write(files[n])
+	}
+	lnames := make([]string, 0, len(lists))
+	for n := range lists {
+		lnames = append(lnames, n)
+	}
+	sort.Strings(lnames)
+	for _, n := range lnames {
+		fmt.Fprintf(h, "%s\x00%s\x00", n, lists[n].hash)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func fingerprint(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+type compiler struct {
+	fsys fs.FS
+	set  *Set
+	errs Errors
+	// used records the lists and counters some expression reads.
+	used map[string]bool
+}
+
+func (c *compiler) fail(file string, p pos, kind, name, format string, args ...any) {
+	c.errs = append(c.errs, &Error{File: file, Line: p.line, Col: p.col, Kind: kind,
+		Rule: name, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) compile(specs []*fileSpec) {
+	c.used = map[string]bool{}
+	c.thresholds(specs)
+	for _, f := range specs {
+		for _, l := range f.Lists {
+			c.list(f.Name, l)
+		}
+	}
+	for _, f := range specs {
+		for _, s := range f.Counters {
+			c.counter(f.Name, s)
+		}
+	}
+	seen := map[string]string{}
+	for _, f := range specs {
+		for _, s := range f.Rules {
+			if prev, dup := seen[s.Name]; dup && s.Name != "" {
+				c.fail(f.Name, s.at, "rule", s.Name, "a rule of this name is already defined in %s", prev)
+				continue
+			}
+			seen[s.Name] = f.Name
+			if r := c.rule(f.Name, s); r != nil {
+				c.set.Rules = append(c.set.Rules, r)
+			}
+		}
+	}
+}
+
+func (c *compiler) thresholds(specs []*fileSpec) {
+	var from string
+	for _, f := range specs {
+		t := f.Thresholds
+		if t == nil {
+			continue
+		}
+		if from != "" {
+			c.fail(f.Name, t.at, "", "", "thresholds are already set in %s; set them once", from)
+			continue
+		}
+		from = f.Name
+		if t.StepUp <= 0 || t.Deny <= 0 || t.StepUp > 100 || t.Deny > 100 {
+			c.fail(f.Name, t.at, "", "", "thresholds.step_up and thresholds.deny must be between 1 and 100")
+			continue
+		}
+		if t.StepUp > t.Deny {
+			c.fail(f.Name, t.at, "", "", "thresholds.step_up (%d) is above thresholds.deny (%d)",
+				t.StepUp, t.Deny)
+			continue
+		}
+		c.set.Thresholds = Thresholds{StepUp: t.StepUp, Deny: t.Deny}
+	}
+}
+
+func (c *compiler) list(file string, s *listSpec) {
+	if !validName(s.Name) {
+		c.fail(file, s.at, "list", s.Name, "a list needs a name of letters, digits and _")
+		return
+	}
+	if _, dup := c.set.Lists[s.Name]; dup {
+		c.fail(file, s.at, "list", s.Name, "a list of this name is already defined")
+		return
+	}
+	l, errs := buildList(c.fsys, path.Dir(file), s, file)
+	c.errs = append(c.errs, errs...)
+	if l != nil && len(errs) == 0 {
+		c.set.Lists[s.Name] = l
+	}
+}
+
+func (c *compiler) counter(file string, s *counterSpec) {
+	if !validName(s.Name) {
+		c.fail(file, s.at, "counter", s.Name, "a counter needs a name of letters, digits and _")
+		return
+	}
+	for _, k := range c.set.Counters {
+		if k.Name == s.Name {
+			c.fail(file, s.at, "counter", s.Name, "a counter of this name is already defined")
+			return
+		}
+	}
+	if len(c.set.Counters) == signals.MaxCounters {
+		c.fail(file, s.at, "counter", s.Name, "more than %d counters", signals.MaxCounters)
+		return
+	}
+	k := &Counter{Name: s.Name, Description: s.Description, Index: len(c.set.Counters),
+		Distinct: s.Distinct != "", File: file, Line: s.at.line}
+	w, err := parseWindow(s.Window)
+	if err != nil {
+		c.fail(file, s.fields["window"], "counter", s.Name, "window: %v", err)
+	}
+	k.Window = w
+	ok := err == nil
+	if s.Key == "" {
+		c.fail(file, s.at, "counter", s.Name, "a counter needs a key expression")
+		ok = false
+	}
+	site := site{file: file, kind: "counter", name: s.Name}
+	k.key = c.expr(site.at(s.fields["key"]), s.Key, kindKey)
+	if s.When != "" {
+		k.when = c.expr(site.at(s.fields["when"]), s.When, kindBool)
+	}
+	if s.Distinct != "" {
+		k.distinct = c.expr(site.at(s.fields["distinct"]), s.Distinct, kindKey)
+	}
+	if !ok || k.key == nil || (s.When != "" && k.when == nil) || (k.Distinct && k.distinct == nil) {
+		return
+	}
+	k.Hash = fingerprint(s.Key, s.When, s.Distinct, w.String())
+	c.set.Counters = append(c.set.Counters, k)
+}
+
+// parseWindow reads durations such as 30s, 10m, 1h, 7d.
+func parseWindow(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New("a window is required, such as 10m, 1h or 7d")
+	}
+	var d time.Duration
+	var err error
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err = time.ParseDuration(n + "h")
+		d *= 24
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration such as 10m, 1h or 7d", s)
+	case d < time.Second || d > 90*24*time.Hour:
+		return 0, fmt.Errorf("%s is outside 1s to 90d", s)
+	}
+	return d, nil
+}
+
+func (c *compiler) rule(file string, s *ruleSpec) *Rule {
+	site := site{file: file, kind: "rule", name: s.Name}
+	before := len(c.errs)
+	if !validName(s.Name) {
+		c.fail(file, s.at, "rule", s.Name, "a rule needs a name of letters, digits, _ and -")
+		return nil
+	}
+	r := &Rule{Name: s.Name, Description: s.Description, Score: s.Score, Tags: s.Tags,
+		Reason: s.Reason, Debug: s.Debug, File: file, Line: s.at.line, When: s.When}
+	if r.Reason == "" {
+		r.Reason = strings.ReplaceAll(r.Name, "-", "_")
+	}
+	if s.Score < -100 || s.Score > 100 {
+		c.fail(file, s.fields["score"], "rule", s.Name, "score %d is outside -100 to 100", s.Score)
+	}
+	c.ruleAction(site.at(s.fields["action"]), s.Action, r)
+	c.ruleMode(site.at(s.fields["mode"]), s.Mode, r)
+	c.ruleExpiry(site.at(s.fields["expires"]), s.Expires, r)
+	if s.Score == 0 && r.Action == None {
+		c.fail(file, s.at, "rule", s.Name, "a rule needs a score, an action, or both")
+	}
+	if s.When == "" {
+		c.fail(file, s.at, "rule", s.Name, "a rule needs a when expression")
+		return nil
+	}
+	r.program = c.expr(site.at(s.fields["when"]), s.When, kindBool)
+	r.Reads = reads(s.When)
+	if s.Message != "" {
+		r.message = c.template(site.at(s.fields["message"]), s.Message)
+	}
+	if len(c.errs) > before {
+		return nil
+	}
+	return r
+}
+
+func (c *compiler) ruleAction(at site, v string, r *Rule) {
+	if v == "" {
+		return
+	}
+	a, err := ParseAction(v)
+	if err != nil {
+		c.fail(at.file, at.pos, at.kind, at.name, "action: %v", err)
+	}
+	r.Action = a
+}
+
+func (c *compiler) ruleMode(at site, v string, r *Rule) {
+	switch v {
+	case "", "active":
+	case "shadow":
+		r.Shadow = true
+	default:
+		c.fail(at.file, at.pos, at.kind, at.name, "mode %q is not active or shadow", v)
+	}
+}
+
+func (c *compiler) ruleExpiry(at site, v string, r *Rule) {
+	if v == "" {
+		return
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		r.Expires = t
+		return
+	}
+	// A bare date means the rule applies through that whole day (UTC).
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		r.Expires = t.Add(24 * time.Hour)
+		return
+	}
+	c.fail(at.file, at.pos, at.kind, at.name,
+		"expires: %q is neither a date (2026-12-31) nor an RFC 3339 time", v)
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '-')) {
+			return false
+		}
+	}
+	return true
+}
+
+// site is where an expression sits in a rule file.
+type site struct {
+	file, kind, name string
+	pos              pos
+}
+
+func (s site) at(p pos) site { s.pos = p; return s }
+
+type exprKind int
+
+const (
+	kindBool exprKind = iota
+	kindKey           // a string or a number, used as a counter key
+	kindAny
+)
+
+// expr compiles one expression against the signal environment.
+func (c *compiler) expr(at site, src string, kind exprKind) *vm.Program {
+	if strings.TrimSpace(src) == "" {
+		return nil
+	}
+	p := &patcher{set: c.set, used: c.used}
+	opts := append(c.options(), expr.Patch(p))
+	if kind == kindBool {
+		opts = append(opts, expr.AsBool())
+	}
+	prog, err := expr.Compile(src, opts...)
+	if len(p.errs) > 0 {
+		// The patcher's error explains the checker's that follows it.
+		err = p.errs[0]
+	}
+	if err != nil {
+		c.exprError(at, src, err)
+		return nil
+	}
+	if kind == kindKey {
+		if k := outKind(prog); k != reflect.String && k != reflect.Int && k != reflect.Interface {
+			c.fail(at.file, at.pos, at.kind, at.name, "a key must be a string or a number, not %s", k)
+			return nil
+		}
+	}
+	return prog
+}
+
+func outKind(p *vm.Program) reflect.Kind {
+	t := p.Node().Type()
+	if t == nil {
+		return reflect.Interface
+	}
+	return t.Kind()
+}
+
+// exprError reports an expr error at its position in the file.
+func (c *compiler) exprError(at site, src string, err error) {
+	msg := err.Error()
+	line, col := at.pos.line, at.pos.col
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		msg = friendlier(fe.Message)
+		if fe.Line == 0 && fe.From > 0 && fe.From <= len(src) {
+			// Not bound to the source: work the position out from the offset.
+			fe.Line = 1 + strings.Count(src[:fe.From], "\n")
+			fe.Column = fe.From - (strings.LastIndex(src[:fe.From], "\n") + 1)
+		}
+		if fe.Line > 1 {
+			line += fe.Line - 1
+			col = fe.Column + 1
+		} else {
+			col += fe.Column
+		}
+	}
+	c.fail(at.file, pos{line, col}, at.kind, at.name, "%s", msg)
+}
+
+func (c *compiler) options() []expr.Option {
+	return []expr.Option{
+		expr.Env(signals.Set{}),
+		expr.MaxNodes(MaxExprNodes),
+		expr.Function("in_list", c.inList, new(func(string, any) bool)),
+		expr.Function("missing", missingFunc, new(func(string) bool)),
+		expr.Function("__missing", missingBit, new(func(any, int) bool)),
+	}
+}
+
+// inList implements in_list(name, value). The patcher has already checked
+// that the name is a declared list.
+func (c *compiler) inList(params ...any) (any, error) {
+	name, _ := params[0].(string)
+	l := c.set.Lists[name]
+	if l == nil {
+		return false, fmt.Errorf("no list %q", name)
+	}
+	return l.Contains(params[1]), nil
+}
+
+func missingFunc(params ...any) (any, error) {
+	return nil, errors.New("missing() must be called with a constant family name")
+}
+
+func missingBit(params ...any) (any, error) {
+	set, ok := params[0].(signals.Set)
+	if !ok {
+		return false, fmt.Errorf("missing: environment is %T", params[0])
+	}
+	bit, _ := params[1].(int)
+	return set.Missing.Has(signals.Family(bit)), nil
+}
+
+// patcher checks and rewrites an expression's tree before type checking:
+// velocity.<name> becomes an index into the counts array, and the names
+// given to in_list and missing must exist.
+type patcher struct {
+	set  *Set
+	used map[string]bool
+	errs []error
+}
+
+func (p *patcher) errorf(n ast.Node, format string, args ...any) {
+	p.errs = append(p.errs, &file.Error{Location: n.Location(),
+		Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *patcher) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.MemberNode:
+		p.member(node, n)
+	case *ast.CallNode:
+		p.call(node, n)
+	}
+}
+
+func (p *patcher) member(node *ast.Node, n *ast.MemberNode) {
+	id, ok := n.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "velocity" {
+		return
+	}
+	prop, ok := n.Property.(*ast.StringNode)
+	if !ok {
+		return
+	}
+	for _, k := range p.set.Counters {
+		if k.Name == prop.Value {
+			p.used["counter:"+k.Name] = true
+			ast.Patch(node, &ast.MemberNode{Node: id, Property: &ast.IntegerNode{Value: k.Index}})
+			return
+		}
+	}
+	p.errorf(n, "no counter %q is declared (declared: %s)", prop.Value, p.counterNames())
+}
+
+func (p *patcher) counterNames() string {
+	var names []string
+	for _, k := range p.set.Counters {
+		names = append(names, k.Name)
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
+	callee, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok || len(n.Arguments) == 0 {
+		return
+	}
+	arg, constant := n.Arguments[0].(*ast.StringNode)
+	switch callee.Value {
+	case "in_list":
+		if !constant {
+			p.errorf(n, "in_list needs the list's name as a quoted string")
+			return
+		}
+		if _, ok := p.set.Lists[arg.Value]; !ok {
+			p.errorf(n, "no list %q is declared", arg.Value)
+			return
+		}
+		p.used["list:"+arg.Value] = true
+	case "missing":
+		if !constant {
+			p.errorf(n, "missing needs a signal family name as a quoted string")
+			return
+		}
+		f, ok := signals.FamilyByName(arg.Value)
+		if !ok {
+			p.errorf(n, "unknown signal family %q", arg.Value)
+			return
+		}
+		ast.Patch(node, &ast.CallNode{
+			Callee: &ast.IdentifierNode{Value: "__missing"},
+			Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"},
+				&ast.IntegerNode{Value: int(f)}},
+		})
+	}
+}
+
+// friendlier rewrites the checker's "type signals.IP has no field countri"
+// into the names analysts write, with a suggestion.
+func friendlier(msg string) string {
+	var typ, field string
+	if _, err := fmt.Sscanf(msg, "type signals.%s has no field %s", &typ, &field); err != nil {
+		if _, err := fmt.Sscanf(msg, "unknown name %s", &field); err == nil {
+			return fmt.Sprintf("unknown signal %q%s", field, suggestName(field, topNames()))
+		}
+		return msg
+	}
+	st, ok := reflect.TypeOf(signals.Set{}).FieldByNameFunc(func(n string) bool {
+		f, _ := reflect.TypeOf(signals.Set{}).FieldByName(n)
+		return f.Type.Name() == typ
+	})
+	if !ok {
+		return msg
+	}
+	prefix := st.Tag.Get("expr")
+	return fmt.Sprintf("unknown signal %s.%s%s", prefix, field,
+		suggestName(field, fieldNames(st.Type)))
+}
+
+func topNames() []string { return fieldNames(reflect.TypeOf(signals.Set{})) }
+
+func fieldNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if n := t.Field(i).Tag.Get("expr"); n != "" && n != "-" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// suggestName names the closest known name when it is a likely typo.
+func suggestName(got string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := levenshtein(got, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,216 @@
+// Package signals defines the values that enrichment computes for one event
+// and that rules read: the network, e-mail, device, user, travel, velocity and
+// RBA signals. Each sub-package computes one family; the engine fills a Set
+// for every event, rules evaluate against it, and the decision returns it.
+//
+// The field names here are the names analysts write in rules
+// (ip.country, device.new, velocity.failed_per_ip) and the names in the
+// decision's "signals" object: the expr and json tags must stay equal.
+//
+// A signal that could not be computed keeps its zero value ("", 0, false) and
+// its family is named in Missing, so a rule such as ip.country == "RU" is
+// simply false when there is no geo data. Derived flags (ip.country_new,
+// travel.impossible) are false when an input they need is missing.
+package signals
+
+import "strings"
+
+// Set holds every signal of one event. The engine reuses Sets from a pool, so
+// a Set must be Reset before it is filled again.
+type Set struct {
+	Event    Event    `expr:"event" json:"event"`
+	IP       IP       `expr:"ip" json:"ip"`
+	Email    Email    `expr:"email" json:"email"`
+	Device   Device   `expr:"device" json:"device"`
+	User     User     `expr:"user" json:"user"`
+	Travel   Travel   `expr:"travel" json:"travel"`
+	Velocity Counts   `expr:"velocity" json:"-"`
+	RBA      RBA      `expr:"rba" json:"rba"`
+	Missing  Families `expr:"-" json:"-"`
+}
+
+// Event carries the parts of the event itself that rules may read.
+type Event struct {
+	Type    string `expr:"type" json:"type"`
+	Outcome string `expr:"outcome" json:"outcome"`
+	Tenant  string `expr:"tenant" json:"tenant,omitempty"`
+	// Hour is the hour of day (0–23, UTC) of the event time.
+	Hour int `expr:"hour" json:"hour"`
+	// Properties is the free-form object the auth server sent, or nil.
+	Properties map[string]any `expr:"properties" json:"-"`
+}
+
+// IP holds the network signals of the client address.
+type IP struct {
+	// Address is the resolved client address in canonical text form
+	// (IPv4-mapped IPv6 is shown as IPv4).
+	Address string `expr:"address" json:"address"`
+	Version int    `expr:"version" json:"version"`
+	// Network is the address's prefix used for velocity keys: its /24 for
+	// IPv4 and its /64 for IPv6 by default.
+	Network string `expr:"network" json:"network"`
+	// Kind is "public", "private", "loopback", "cgnat", "link_local",
+	// "multicast", "unspecified" or "reserved".
+	Kind    string `expr:"kind" json:"kind"`
+	Private bool   `expr:"private" json:"private"`
+
+	Country    string  `expr:"country" json:"country,omitempty"`
+	Region     string  `expr:"region" json:"region,omitempty"`
+	City       string  `expr:"city" json:"city,omitempty"`
+	Lat        float64 `expr:"lat" json:"lat,omitempty"`
+	Lon        float64 `expr:"lon" json:"lon,omitempty"`
+	AccuracyKm float64 `expr:"accuracy_km" json:"accuracy_km,omitempty"`
+	ASN        int     `expr:"asn" json:"asn,omitempty"`
+	Org        string  `expr:"org" json:"org,omitempty"`
+
+	Hosting bool     `expr:"hosting" json:"hosting"`
+	VPN     bool     `expr:"vpn" json:"vpn"`
+	Tor     bool     `expr:"tor" json:"tor"`
+	Lists   []string `expr:"lists" json:"lists,omitempty"`
+
+	// CountryNew is true when the user has logged in before and never from
+	// this country. It is false on a user's first login and when the
+	// country is unknown.
+	CountryNew bool `expr:"country_new" json:"country_new"`
+	// ASNNew is CountryNew for the network operator.
+	ASNNew bool `expr:"asn_new" json:"asn_new"`
+}
+
+// Email holds the signals of the event's e-mail address.
+type Email struct {
+	Normalized string `expr:"normalized" json:"normalized,omitempty"`
+	Domain     string `expr:"domain" json:"domain,omitempty"`
+	Disposable bool   `expr:"disposable" json:"disposable"`
+}
+
+// Device holds the signals of the client device and its user agent.
+type Device struct {
+	// ID is the stable fingerprint of the device (hex).
+	ID string `expr:"id" json:"id"`
+	// New is true when the user has logged in before and never from this
+	// device; false on a user's first login.
+	New            bool   `expr:"new" json:"new"`
+	Browser        string `expr:"browser" json:"browser,omitempty"`
+	BrowserVersion string `expr:"browser_version" json:"browser_version,omitempty"`
+	OS             string `expr:"os" json:"os,omitempty"`
+	OSVersion      string `expr:"os_version" json:"os_version,omitempty"`
+	// Type is "desktop", "mobile", "tablet", "bot" or "other".
+	Type     string `expr:"type" json:"type,omitempty"`
+	Bot      bool   `expr:"bot" json:"bot"`
+	Headless bool   `expr:"headless" json:"headless"`
+	// SeenUsers is the number of distinct users seen on this device.
+	SeenUsers int `expr:"seen_users" json:"seen_users"`
+}
+
+// User holds what the engine knows of the account from its profile.
+type User struct {
+	// Key is the identity the state is kept under: the user id, else the
+	// normalised e-mail, else the submitted login name.
+	Key string `expr:"key" json:"key,omitempty"`
+	// Known is true when the user has a profile with at least one
+	// successful login.
+	Known bool `expr:"known" json:"known"`
+	// AgeDays is the account age from user.created_at, else from the first
+	// time the engine saw the user; 0 when unknown.
+	AgeDays float64 `expr:"age_days" json:"age_days"`
+	// Logins is the number of successful logins in the profile.
+	Logins int `expr:"logins" json:"logins"`
+}
+
+// Travel compares this event's place with the user's last successful login.
+type Travel struct {
+	Km    float64 `expr:"km" json:"km"`
+	Hours float64 `expr:"hours" json:"hours"`
+	Kmh   float64 `expr:"kmh" json:"kmh"`
+	// Impossible is true when the speed needed exceeds the configured limit
+	// once both locations' accuracy radii are taken off the distance.
+	Impossible bool `expr:"impossible" json:"impossible"`
+	// Anonymous is true when this or the previous login came through a
+	// hosting, VPN or Tor network: the hop is reported as such, not as
+	// travel, and Impossible stays false.
+	Anonymous bool `expr:"anonymous" json:"anonymous"`
+}
+
+// RBA is the statistical login-risk score.
+type RBA struct {
+	Score float64 `expr:"score" json:"score"`
+	Log10 float64 `expr:"log10" json:"log10"`
+}
+
+// MaxCounters is the most velocity counters one rule set may declare.
+const MaxCounters = 64
+
+// Counts holds the value of each counter declared in the rule files for this
+// event, the event itself included when it matches the counter. The rules
+// compiler turns velocity.<name> into an index into this array; an array
+// rather than a map lets rules read counts without allocating.
+type Counts [MaxCounters]int
+
+// Reset clears s for reuse and keeps its allocated slices.
+func (s *Set) Reset() {
+	lists := s.IP.Lists[:0]
+	*s = Set{}
+	s.IP.Lists = lists
+}
+
+// Family names a group of signals that is computed, or found missing, as one.
+type Family uint16
+
+// The signal families. Their names appear in a decision's "missing" list.
+const (
+	FamilyGeo Family = 1 << iota
+	FamilyASN
+	FamilyLists
+	FamilyUserAgent
+	FamilyProfile
+	FamilyVelocity
+	FamilyTravel
+	FamilyRBA
+	FamilyEmail
+)
+
+var familyNames = []struct {
+	f    Family
+	name string
+}{
+	{FamilyGeo, "geo"}, {FamilyASN, "asn"}, {FamilyLists, "network_lists"},
+	{FamilyUserAgent, "user_agent"}, {FamilyProfile, "profile"},
+	{FamilyVelocity, "velocity"}, {FamilyTravel, "travel"}, {FamilyRBA, "rba"},
+	{FamilyEmail, "email_domains"},
+}
+
+// Families is a set of Family values.
+type Families uint16
+
+// Add marks f as part of the set.
+func (m *Families) Add(f Family) { *m |= Families(f) }
+
+// Has reports whether f is in the set.
+func (m Families) Has(f Family) bool { return m&Families(f) != 0 }
+
+// Names returns the names of the families in the set, in a fixed order.
+func (m Families) Names() []string {
+	if m == 0 {
+		return nil
+	}
+	var out []string
+	for _, fn := range familyNames {
+		if m.Has(fn.f) {
+			out = append(out, fn.name)
+		}
+	}
+	return out
+}
+
+// String returns the names joined by commas.
+func (m Families) String() string { return strings.Join(m.Names(), ",") }
+
+// FamilyByName returns the family with the given name.
+func FamilyByName(name string) (Family, bool) {
+	for _, fn := range familyNames {
+		if fn.name == name {
+			return fn.f, true
+		}
+	}
+	return 0, false
+}
