@@ -1,0 +1,203 @@
+package profile
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var t0 = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC) // a Monday
+
+func obs(at time.Time, dev, country string) Observation {
+	return Observation{At: at, Device: dev, Country: country, ASN: "3320",
+		Network: "81.2.69.0/24", Place: Place{Lat: 52.5, Lon: 13.4, Country: country, HasGeo: true, IPVersion: 4}}
+}
+
+func TestLearn(t *testing.T) {
+	var p Profile
+	if p.Known() {
+		t.Fatal("empty profile is known")
+	}
+	p.Learn(obs(t0, "dev1", "DE"))
+	p.Learn(obs(t0.Add(time.Hour), "dev1", "DE"))
+	p.Learn(obs(t0.Add(2*time.Hour), "dev2", "FR"))
+	if !p.Known() || p.Logins != 3 {
+		t.Fatalf("logins = %d", p.Logins)
+	}
+	if !p.HasDevice("dev1") || !p.HasDevice("dev2") || p.HasDevice("dev3") || p.HasDevice("") {
+		t.Error("devices wrong")
+	}
+	if !p.HasCountry("FR") || p.HasCountry("US") {
+		t.Error("countries wrong")
+	}
+	if got := p.Devices[0]; got.Count != 2 || got.First != t0.Unix() || got.Last != t0.Add(time.Hour).Unix() {
+		t.Errorf("dev1 = %+v", got)
+	}
+	if p.Last.At != t0.Add(2*time.Hour).Unix() || p.Last.Country != "FR" {
+		t.Errorf("last = %+v", p.Last)
+	}
+	if p.HourOfWeek[9] != 1 || p.HourOfWeek[10] != 1 || p.HourOfWeek[11] != 1 {
+		t.Errorf("hour of week = %v", p.HourOfWeek[:12])
+	}
+}
+
+func TestDevicesBounded(t *testing.T) {
+	var p Profile
+	for i := range MaxDevices + 5 {
+		p.Learn(obs(t0.Add(time.Duration(i)*time.Minute), fmt.Sprint("dev", i), "DE"))
+	}
+	if len(p.Devices) != MaxDevices {
+		t.Fatalf("%d devices", len(p.Devices))
+	}
+	if p.HasDevice("dev0") || !p.HasDevice(fmt.Sprint("dev", MaxDevices+4)) {
+		t.Error("the least recently seen device should go first")
+	}
+}
+
+func TestExpire(t *testing.T) {
+	var p Profile
+	p.Learn(obs(t0, "old", "DE"))
+	p.Learn(obs(t0.Add(200*24*time.Hour), "new", "FR"))
+	p.Expire(t0.Add(200*24*time.Hour - 180*24*time.Hour))
+	if p.HasDevice("old") || !p.HasDevice("new") || p.HasCountry("DE") {
+		t.Errorf("expire kept %+v %+v", p.Devices, p.Countries)
+	}
+}
+
+func TestTravel(t *testing.T) {
+	berlin := Place{At: t0.Unix(), Lat: 52.52, Lon: 13.405, Country: "DE", HasGeo: true, IPVersion: 4}
+	sydney := Place{Lat: -33.87, Lon: 151.21, Country: "AU", HasGeo: true, IPVersion: 4}
+	at := func(p Place, d time.Duration) Place { p.At = t0.Add(d).Unix(); return p }
+	tests := []struct {
+		name       string
+		prev       *Place
+		cur        Place
+		impossible bool
+		anonymous  bool
+	}{
+		{"first login", nil, at(sydney, time.Hour), false, false},
+		{"berlin to sydney in an hour", &berlin, at(sydney, time.Hour), true, false},
+		{"berlin to sydney in a day", &berlin, at(sydney, 24*time.Hour), false, false},
+		{"same minute same city", &berlin, at(berlin, 0), false, false},
+		{"hop through a vpn", &berlin, func() Place { p := at(sydney, time.Hour); p.Anonymous = true; return p }(), false, true},
+		{"country centroid", &berlin, func() Place { p := at(sydney, time.Hour); p.CountryOnly = true; return p }(), false, false},
+		{"no geo", &berlin, Place{At: t0.Add(time.Hour).Unix()}, false, false},
+		{"v4 to v6 in one country", &berlin, func() Place {
+			p := at(berlin, time.Minute)
+			p.Lat, p.Lon, p.IPVersion = 48.14, 11.58, 6 // Munich
+			return p
+		}(), false, false},
+		{"wide accuracy radii", &Place{At: t0.Unix(), Lat: 52.52, Lon: 13.405, AccuracyKm: 500, HasGeo: true, IPVersion: 4},
+			func() Place { p := at(berlin, time.Minute); p.Lat, p.Lon, p.AccuracyKm = 48.85, 2.35, 500; return p }(), false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Travel(tc.prev, tc.cur, DefaultTravel)
+			if got.Impossible != tc.impossible || got.Anonymous != tc.anonymous {
+				t.Errorf("got %+v", got)
+			}
+		})
+	}
+	got := Travel(&berlin, at(sydney, 10*time.Hour), DefaultTravel)
+	if got.Km < 16000 || got.Km > 16200 || got.Hours != 10 {
+		t.Errorf("berlin-sydney = %+v", got)
+	}
+}
+
+func TestStorePersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profiles.db")
+	s, err := Open(Options{Path: path, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Acquire("t\x00alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Profile() != nil {
+		t.Fatal("new user has a profile")
+	}
+	h.Create().Learn(obs(time.Now(), "dev1", "DE"))
+	h.Changed()
+	h.Release()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.Get("t\x00alice")
+	if err != nil || p == nil {
+		t.Fatalf("after reopen: %v, %v", p, err)
+	}
+	if !p.HasDevice("dev1") || !p.HasCountry("DE") || p.Logins != 1 {
+		t.Errorf("profile = %+v", p)
+	}
+	existed, err := s.Delete("t\x00alice")
+	if err != nil || !existed {
+		t.Fatalf("delete: %v %v", existed, err)
+	}
+	if p, _ := s.Get("t\x00alice"); p != nil {
+		t.Errorf("profile survived erasure: %+v", p)
+	}
+}
+
+func TestStoreFlushesPeriodically(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profiles.db")
+	s, err := Open(Options{Path: path, FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := s.Acquire("bob")
+	h.Create().Learn(obs(time.Now(), "d", "FR"))
+	h.Changed()
+	h.Release()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.dirtyMu.Lock()
+		n := len(s.dirty)
+		s.dirtyMu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dirty profile never flushed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Read the file directly through a second store only after closing.
+	s.Close()
+	s2, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	p, _ := s2.Get("bob")
+	if diff := cmp.Diff([]string{"FR"}, []string{p.Countries[0].Value}); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestStoreEvictsCleanProfiles(t *testing.T) {
+	s, err := Open(Options{Path: filepath.Join(t.TempDir(), "p.db"), MaxCached: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 2000 {
+		h, err := s.Acquire(fmt.Sprint("u", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Release()
+	}
+	if n := s.Len(); n > 128+2*numShards {
+		t.Errorf("%d profiles cached, bound is about 128", n)
+	}
+}
