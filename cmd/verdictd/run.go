@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/verdictrisk/verdict/engine"
+	"github.com/verdictrisk/verdict/engine/api"
+	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/rules"
+	"github.com/verdictrisk/verdict/signals/network"
+	"github.com/verdictrisk/verdict/signals/profile"
+	"github.com/verdictrisk/verdict/signals/velocity"
+)
+
+// config is verdictd's command line.
+type config struct {
+	listen    string
+	rulesDir  string
+	dataDir   string
+	stateDir  string
+	proxies   string
+	logLevel  string
+	logFormat string
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("verdictd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address of the decision API")
+	fs.StringVar(&c.rulesDir, "rules", "", "folder of rule files (default: the embedded default pack)")
+	fs.StringVar(&c.dataDir, "data", "./data", "folder of reference data (make data fills it)")
+	fs.StringVar(&c.stateDir, "state", "./state", "folder where profiles and counters are kept")
+	fs.StringVar(&c.proxies, "trusted-proxies", "",
+		"comma-separated CIDRs of proxies whose forwarded_for is believed (default: none)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, nil
+}
+
+func newLogger(c config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q is not json or text", c.logFormat)
+}
+
+// service is a running verdictd.
+type service struct {
+	log      *slog.Logger
+	cfg      config
+	data     *refdata.Data
+	profiles *profile.Store
+	velocity *velocity.Store
+	engine   *engine.Engine
+	registry *prometheus.Registry
+	api      *api.Server
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	svc, err := start(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	return svc.serve(ctx)
+}
+
+// start loads everything the service needs; on error nothing stays open.
+func start(cfg config, log *slog.Logger) (*service, error) {
+	s := &service{log: log, cfg: cfg, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	set, err := loadRules(cfg.rulesDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range set.Warnings {
+		log.Warn("rule lint", "warning", w.Error())
+	}
+	if err := s.openState(); err != nil {
+		return nil, err
+	}
+	if s.data, err = refdata.Open(cfg.dataDir, log); err != nil {
+		s.close()
+		return nil, err
+	}
+	proxies, err := network.ParseProxies(splitList(cfg.proxies))
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	opts := engine.Options{Rules: set, Devices: s.data.Devices, Profiles: s.profiles,
+		Velocity: s.velocity, Proxies: proxies, Logger: log, Registerer: s.registry}
+	if s.data.City != nil {
+		opts.City = s.data.City
+	}
+	if s.data.ASN != nil {
+		opts.ASN = s.data.ASN
+	}
+	if s.data.Disposable != nil {
+		opts.Disposable = s.data.Disposable
+	}
+	if s.engine, err = engine.New(opts); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log})
+	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
+		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
+	if len(s.data.Missing) > 0 {
+		log.Warn("reference data missing; these signals will be reported missing in every decision",
+			"missing", strings.Join(s.data.Missing, ","), "data", cfg.dataDir, "fix", "make data")
+	}
+	return s, nil
+}
+
+func loadRules(dir string) (*rules.Set, error) {
+	if dir == "" {
+		return rules.Default()
+	}
+	set, err := rules.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load rules:\n%w", err)
+	}
+	return set, nil
+}
+
+func rulesSource(dir string) string {
+	if dir == "" {
+		return "embedded default pack"
+	}
+	return dir
+}
+
+func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+const velocitySnapshot = "velocity.snap"
+
+// openState opens the profile store and restores the counters.
+func (s *service) openState() error {
+	if err := os.MkdirAll(s.cfg.stateDir, 0o700); err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	p, err := profile.Open(profile.Options{Path: filepath.Join(s.cfg.stateDir, "profiles.db"),
+		Logger: s.log, Registerer: s.registry})
+	if err != nil {
+		return err
+	}
+	s.profiles = p
+	s.velocity = velocity.NewStore(velocity.Options{Logger: s.log, Registerer: s.registry})
+	f, err := os.Open(filepath.Join(s.cfg.stateDir, velocitySnapshot))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("velocity snapshot: %w", err)
+	}
+	defer f.Close()
+	if err := s.velocity.Restore(f); err != nil {
+		// A damaged snapshot costs the counters, not the service; Restore
+		// leaves the store empty on error.
+		s.log.Error("velocity snapshot not restored; counters start empty", "err", err)
+		return nil
+	}
+	s.log.Info("velocity counters restored", "file", velocitySnapshot)
+	return nil
+}
+
+func (s *service) serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: s.api.Handler(),
+		ReadHeaderTimeout: api.ServerTimeouts.ReadHeader, ReadTimeout: api.ServerTimeouts.Read,
+		WriteTimeout: api.ServerTimeouts.Write, IdleTimeout: api.ServerTimeouts.Idle,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
+
+// close saves the counters and closes the stores.
+func (s *service) close() {
+	if s.velocity != nil && s.engine != nil {
+		if err := s.saveVelocity(); err != nil {
+			s.log.Error("velocity snapshot", "err", err)
+		}
+	}
+	if s.profiles != nil {
+		if err := s.profiles.Close(); err != nil {
+			s.log.Error("profile store close", "err", err)
+		}
+	}
+	if s.data != nil {
+		s.data.Close()
+	}
+}
+
+// saveVelocity writes the snapshot beside the old one and renames it over,
+// so a crash mid-write leaves the previous snapshot whole.
+func (s *service) saveVelocity() error {
+	path := filepath.Join(s.cfg.stateDir, velocitySnapshot)
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := s.velocity.Snapshot(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/verdictrisk/verdict/rules"
+	"github.com/verdictrisk/verdict/signals"
+)
+
+// Decision is the engine's answer for one event.
+type Decision struct {
+	ID      string       `json:"decision_id"`
+	EventID string       `json:"event_id"`
+	Action  rules.Action `json:"action"`
+	// Score is the risk score, 0–100.
+	Score   int      `json:"score"`
+	Reasons []Reason `json:"reasons"`
+	// Shadow lists what shadow rules would have added; it never changes
+	// the action.
+	Shadow []Reason `json:"shadow,omitempty"`
+	// Signals are the values the rules read, under the names they use.
+	Signals signals.Set `json:"signals"`
+	// Missing names the signal families that could not be computed.
+	Missing      []string `json:"missing"`
+	RulesVersion string   `json:"rules_version"`
+	// TookUS is the engine's own time for the decision, in microseconds.
+	TookUS float64 `json:"took_us"`
+	// Time is the event time the decision was made for.
+	Time time.Time `json:"time"`
+	// Repeated is true when the event's id was seen before within the
+	// dedupe window: the first decision is returned again and the event is
+	// not counted twice.
+	Repeated bool `json:"repeated,omitempty"`
+	// Explain holds every rule's result when an explanation was asked for.
+	Explain []RuleResult `json:"explain,omitempty"`
+
+	counters []string
+	userKey  string
+	tenant   string
+}
+
+// Reason is why a rule added score or forced an action. Code is stable and
+// meant for the auth server to map to its UI.
+type Reason struct {
+	Code    string       `json:"code"`
+	Rule    string       `json:"rule"`
+	Score   int          `json:"score"`
+	Action  rules.Action `json:"action,omitempty"`
+	Message string       `json:"message,omitempty"`
+}
+
+// RuleResult is one rule's result in an explanation.
+type RuleResult struct {
+	Rule    string         `json:"rule"`
+	Matched bool           `json:"matched"`
+	Shadow  bool           `json:"shadow,omitempty"`
+	Skipped string         `json:"skipped,omitempty"`
+	Error   string         `json:"error,omitempty"`
+	TookNS  int64          `json:"took_ns"`
+	Reads   map[string]any `json:"reads,omitempty"`
+}
+
+// UserKey returns the identity the decision's state was kept under.
+func (d *Decision) UserKey() string { return d.userKey }
+
+// Tenant returns the event's tenant.
+func (d *Decision) Tenant() string { return d.tenant }
+
+// Velocity returns the counter values of the decision by counter name.
+func (d *Decision) Velocity() map[string]int {
+	m := make(map[string]int, len(d.counters))
+	for i, n := range d.counters {
+		m[n] = d.Signals.Velocity[i]
+	}
+	return m
+}
+
+// MarshalJSON writes the decision with its velocity counts by name.
+func (d *Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision
+	c := *d
+	if c.Reasons == nil {
+		c.Reasons = []Reason{}
+	}
+	if c.Missing == nil {
+		c.Missing = []string{}
+	}
+	return json.Marshal(struct {
+		*plain
+		Signals signalsJSON `json:"signals"`
+	}{(*plain)(&c), signalsJSON{&d.Signals, d.Velocity()}})
+}
+
+type signalsJSON struct {
+	*signals.Set
+	Velocity map[string]int `json:"velocity"`
+}
+
+// copyOut returns a copy of d that shares nothing mutable with it, for a
+// repeated event.
+func (d *Decision) copyOut() *Decision {
+	c := *d
+	c.Reasons = append([]Reason(nil), d.Reasons...)
+	c.Shadow = append([]Reason(nil), d.Shadow...)
+	c.Missing = append([]string(nil), d.Missing...)
+	c.Signals.IP.Lists = append([]string(nil), d.Signals.IP.Lists...)
+	c.Explain = nil
+	return &c
+}

@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// dedupe remembers the decisions of recent event ids, so that an event sent
+// twice (an HTTP retry, a Kafka redelivery) gets its first decision again
+// and is not counted twice in velocity or profiles.
+//
+// Entries live for the window and at most max entries are kept; beyond that
+// the oldest generation is dropped. Two generations rotate: lookups check
+// both, inserts go to the current one, and the older one is dropped when
+// the current one is a window old or full. An id is therefore remembered
+// for between one and two windows.
+type dedupe struct {
+	window time.Duration
+	max    int
+
+	shards [16]dedupeShard
+}
+
+type dedupeShard struct {
+	mu       sync.Mutex
+	cur, old map[string]*Decision
+	started  time.Time
+}
+
+func newDedupe(window time.Duration, max int) *dedupe {
+	d := &dedupe{window: window, max: max}
+	for i := range d.shards {
+		d.shards[i].cur = map[string]*Decision{}
+	}
+	return d
+}
+
+func (d *dedupe) shard(key string) *dedupeShard {
+	return &d.shards[xxhash.Sum64String(key)%uint64(len(d.shards))]
+}
+
+func (d *dedupe) get(key string) *Decision {
+	if d == nil || key == "" {
+		return nil
+	}
+	s := d.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.cur[key]; ok {
+		return v
+	}
+	return s.old[key]
+}
+
+func (d *dedupe) put(key string, dec *Decision, now time.Time) {
+	if d == nil || key == "" {
+		return
+	}
+	s := d.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started.IsZero() {
+		s.started = now
+	}
+	if now.Sub(s.started) >= d.window || len(s.cur) >= d.max/len(d.shards)/2 {
+		s.old, s.cur, s.started = s.cur, make(map[string]*Decision, len(s.cur)), now
+	}
+	s.cur[key] = dec
+}
+
+// forget removes every remembered decision of a user (erasure).
+func (d *dedupe) forget(userKey string) int {
+	if d == nil {
+		return 0
+	}
+	n := 0
+	for i := range d.shards {
+		s := &d.shards[i]
+		s.mu.Lock()
+		for _, m := range []map[string]*Decision{s.cur, s.old} {
+			for k, v := range m {
+				if v.userKey == userKey {
+					delete(m, k)
+					n++
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}

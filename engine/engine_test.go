@@ -1,0 +1,372 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/verdictrisk/verdict/engine"
+	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/rules"
+	"github.com/verdictrisk/verdict/signals/geo/geotest"
+)
+
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " +
+	"(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+const firefoxUA = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+type fixture struct {
+	eng   *engine.Engine
+	world geotest.FixtureInfo
+	clock time.Time
+}
+
+// newFixture builds an engine over the default rules and a small real
+// geo data set written by geotest, with a controllable clock.
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	world, err := geotest.Fixture(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := refdata.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { data.Close() })
+	set, err := rules.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{world: world, clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	eng, err := engine.New(engine.Options{Rules: set, City: data.City, ASN: data.ASN,
+		Devices: data.Devices, Now: func() time.Time { return f.clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	f.eng = eng
+	return f
+}
+
+type ev struct {
+	id, typ, outcome, user, ip, ua, device string
+	at                                     time.Duration
+}
+
+func (f *fixture) decide(t testing.TB, e ev) *engine.Decision {
+	t.Helper()
+	if e.typ == "" {
+		e.typ = "login"
+	}
+	if e.ua == "" {
+		e.ua = chromeUA
+	}
+	at := f.clock.Add(e.at)
+	body := map[string]any{"type": e.typ, "outcome": e.outcome, "ip": e.ip,
+		"user_agent": e.ua, "time": at.Format(time.RFC3339), "id": e.id,
+		"user": map[string]any{"id": e.user}, "device": map[string]any{"id": e.device}}
+	raw, _ := json.Marshal(body)
+	var event engine.Event
+	if err := engine.DecodeEvent(raw, &event); err != nil {
+		t.Fatalf("decode %s: %v", raw, err)
+	}
+	d, err := f.eng.Decide(context.Background(), &event)
+	if err != nil {
+		t.Fatalf("decide %s: %v", raw, err)
+	}
+	return d
+}
+
+func (f *fixture) ip(place string) string { return f.world.MustPlace(place).Addr4().String() }
+
+func TestPublicAddressIsEnriched(t *testing.T) {
+	f := newFixture(t)
+	d := f.decide(t, ev{user: "u1", ip: f.ip("Berlin"), outcome: "succeeded"})
+	ip := d.Signals.IP
+	if ip.Country != "DE" || ip.City != "Berlin" || ip.ASN != 3320 || ip.Org != "Deutsche Telekom AG" {
+		t.Errorf("ip signals = %+v", ip)
+	}
+	if len(d.Missing) != 1 || d.Missing[0] != "email_domains" {
+		t.Errorf("missing = %v, want only email_domains", d.Missing)
+	}
+	if d.Action.String() != "allow" || d.ID == "" || d.RulesVersion == "" {
+		t.Errorf("decision = %+v", d)
+	}
+}
+
+func TestNonPublicAddressesAreNeverGeolocated(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct{ ip, kind string }{
+		{"10.0.0.1", "private"}, {"100.64.3.4", "cgnat"}, {"fd00::1", "private"},
+		{"127.0.0.1", "loopback"}, {"169.254.1.1", "link_local"}, {"192.0.2.1", "reserved"},
+	}
+	for _, tc := range tests {
+		d := f.decide(t, ev{user: "u", ip: tc.ip})
+		if d.Signals.IP.Kind != tc.kind || !d.Signals.IP.Private || d.Signals.IP.Country != "" {
+			t.Errorf("%s: ip = %+v", tc.ip, d.Signals.IP)
+		}
+		if !contains(d.Missing, "geo") || !contains(d.Missing, "asn") {
+			t.Errorf("%s: missing = %v", tc.ip, d.Missing)
+		}
+	}
+	mapped := f.decide(t, ev{user: "u", ip: "::ffff:" + f.ip("London")})
+	if mapped.Signals.IP.Country != "GB" || mapped.Signals.IP.Version != 4 {
+		t.Errorf("mapped address: %+v", mapped.Signals.IP)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTakeoverFromNewCountry is the core story: a returning user is allowed
+// at home; an attacker with the password from another country on a new
+// device is stepped up; after the user passes a challenge on a new laptop,
+// that laptop is known.
+func TestTakeoverFromNewCountry(t *testing.T) {
+	f := newFixture(t)
+	home := f.ip("Berlin")
+	first := f.decide(t, ev{user: "alice", ip: home, device: "phone", outcome: "succeeded"})
+	if first.Signals.Device.New || first.Signals.IP.CountryNew {
+		t.Fatalf("first login counted as new: %+v", first.Signals)
+	}
+	again := f.decide(t, ev{user: "alice", ip: home, device: "phone", outcome: "succeeded", at: 24 * time.Hour})
+	if again.Action.String() != "allow" {
+		t.Fatalf("returning user at home: %v %+v", again.Action, again.Reasons)
+	}
+	attack := f.decide(t, ev{user: "alice", ip: f.ip("São Paulo"), device: "evil", outcome: "succeeded",
+		ua: firefoxUA, at: 25 * time.Hour})
+	if attack.Action.String() == "allow" {
+		t.Fatalf("takeover allowed: %+v", attack.Reasons)
+	}
+	if !attack.Signals.Device.New || !attack.Signals.IP.CountryNew || !attack.Signals.Travel.Impossible {
+		t.Errorf("takeover signals: %+v %+v", attack.Signals.Device, attack.Signals.Travel)
+	}
+	// The stepped-up attack must not have taught the profile.
+	later := f.decide(t, ev{user: "alice", ip: f.ip("São Paulo"), device: "evil", outcome: "succeeded",
+		ua: firefoxUA, at: 72 * time.Hour})
+	if !later.Signals.Device.New {
+		t.Error("a stepped-up login taught the profile its device")
+	}
+
+	laptop := ev{user: "alice", ip: home, device: "laptop", outcome: "succeeded", at: 48 * time.Hour}
+	if d := f.decide(t, laptop); !d.Signals.Device.New {
+		t.Fatal("laptop should be new")
+	}
+	f.decide(t, ev{typ: "challenge", outcome: "succeeded", user: "alice", ip: home, device: "laptop",
+		at: 48*time.Hour + time.Minute})
+	laptop.at = 50 * time.Hour
+	if d := f.decide(t, laptop); d.Signals.Device.New || d.Action.String() != "allow" {
+		t.Errorf("after a passed challenge the laptop is still new: %v", d.Action)
+	}
+}
+
+func TestCredentialStuffingIsDenied(t *testing.T) {
+	f := newFixture(t)
+	attacker := f.ip("Sputnik")
+	var last *engine.Decision
+	for i := range 12 {
+		last = f.decide(t, ev{user: fmt.Sprint("victim", i), ip: attacker, outcome: "failed",
+			at: time.Duration(i) * 10 * time.Second})
+	}
+	if last.Action.String() != "deny" || last.Reasons[0].Code != "credential_stuffing" {
+		t.Fatalf("stuffing: %v %+v", last.Action, last.Reasons)
+	}
+	// The next attempt from that address is denied before any password check.
+	d := f.decide(t, ev{user: "victim99", ip: attacker, outcome: "attempted", at: 3 * time.Minute})
+	if d.Action.String() != "deny" {
+		t.Errorf("attempt after stuffing: %v", d.Action)
+	}
+	// Another address is not affected.
+	if d := f.decide(t, ev{user: "bob", ip: f.ip("London"), outcome: "attempted", at: 3 * time.Minute}); d.Action.String() != "allow" {
+		t.Errorf("bystander: %v %+v", d.Action, d.Reasons)
+	}
+}
+
+// TestFailuresAloneNeverDenyTheOwner: an attacker hammering one account
+// must not get its owner denied on a known device.
+func TestFailuresAloneNeverDenyTheOwner(t *testing.T) {
+	f := newFixture(t)
+	home := f.ip("London")
+	f.decide(t, ev{user: "carol", ip: home, device: "pc", outcome: "succeeded"})
+	for i := range 50 {
+		f.decide(t, ev{user: "carol", ip: fmt.Sprintf("86.128.%d.%d", i/200, 2+i%200), outcome: "failed",
+			device: fmt.Sprint("bot", i), at: time.Hour + time.Duration(i)*time.Second})
+	}
+	d := f.decide(t, ev{user: "carol", ip: home, device: "pc", outcome: "succeeded", at: time.Hour + time.Minute})
+	if d.Action.String() == "deny" {
+		t.Fatalf("owner denied after failures by others: %+v", d.Reasons)
+	}
+	if d.Action.String() != "step_up" {
+		t.Errorf("owner under brute force: %v, want step_up", d.Action)
+	}
+}
+
+func TestRepeatedEventIsNotCountedTwice(t *testing.T) {
+	f := newFixture(t)
+	ip := f.ip("Tokyo")
+	first := f.decide(t, ev{id: "evt-1", user: "dave", ip: ip, outcome: "failed"})
+	second := f.decide(t, ev{id: "evt-1", user: "dave", ip: ip, outcome: "failed"})
+	if !second.Repeated || second.ID != first.ID {
+		t.Fatalf("repeat got a new decision: %v %v", second.ID, first.ID)
+	}
+	third := f.decide(t, ev{id: "evt-2", user: "dave", ip: ip, outcome: "failed"})
+	if got := third.Velocity()["failed_logins_per_ip"]; got != 2 {
+		t.Errorf("failed_logins_per_ip = %d after two distinct events and a repeat, want 2", got)
+	}
+}
+
+func TestSignupBurst(t *testing.T) {
+	f := newFixture(t)
+	ip := f.ip("DigitalOcean")
+	var d *engine.Decision
+	for i := range 6 {
+		d = f.decide(t, ev{typ: "signup", user: fmt.Sprint("new", i), ip: ip, at: time.Duration(i) * time.Minute})
+	}
+	if d.Action.String() == "allow" {
+		t.Fatalf("signup burst allowed: %+v", d.Signals.Velocity)
+	}
+}
+
+func TestDecisionJSON(t *testing.T) {
+	f := newFixture(t)
+	d := f.decide(t, ev{user: "erin", ip: f.ip("Sydney")})
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"decision_id", "event_id", "action", "score", "reasons", "signals",
+		"missing", "rules_version", "took_us"} {
+		if _, ok := out[k]; !ok {
+			t.Errorf("decision JSON lacks %q: %s", k, b)
+		}
+	}
+	sig := out["signals"].(map[string]any)
+	if sig["ip"].(map[string]any)["country"] != "AU" {
+		t.Errorf("signals.ip.country = %v", sig["ip"])
+	}
+	if _, ok := sig["velocity"].(map[string]any)["users_per_ip"]; !ok {
+		t.Errorf("signals.velocity lacks counters by name: %v", sig["velocity"])
+	}
+	if _, ok := sig["device"].(map[string]any)["new"]; !ok {
+		t.Errorf("signals.device.new absent")
+	}
+}
+
+func TestDecodeErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		name, body, code, field string
+	}{
+		{"unknown type", `{"type":"logon","ip":"1.2.3.4"}`, "invalid_value", "type"},
+		{"bad ip", `{"type":"login","ip":"1.2.3.999"}`, "invalid_value", "ip"},
+		{"ip with zone", `{"type":"login","ip":"fe80::1%eth0"}`, "invalid_value", "ip"},
+		{"missing ip", `{"type":"login"}`, "missing_field", "ip"},
+		{"missing type", `{"ip":"1.2.3.4"}`, "missing_field", "type"},
+		{"bad time", `{"type":"login","ip":"1.2.3.4","time":"yesterday"}`, "invalid_value", "time"},
+		{"bad created_at", `{"type":"login","ip":"1.2.3.4","user":{"created_at":"2020"}}`, "invalid_value", "user.created_at"},
+		{"bad outcome", `{"type":"login","ip":"1.2.3.4","outcome":"maybe"}`, "invalid_value", "outcome"},
+		{"wrong json type", `{"type":"login","ip":1234}`, "invalid_type", "ip"},
+		{"wrong nested type", `{"type":"login","ip":"1.2.3.4","user":{"id":7}}`, "invalid_type", "user.id"},
+		{"object expected", `{"type":"login","ip":"1.2.3.4","device":"x"}`, "invalid_type", "device"},
+		{"typo", `{"type":"login","ip":"1.2.3.4","user_agnet":"x"}`, "unknown_field", "user_agnet"},
+		{"nested typo", `{"type":"login","ip":"1.2.3.4","user":{"emial":"a@b.c"}}`, "unknown_field", "user.emial"},
+		{"not an object", `["type"]`, "invalid_type", ""},
+		{"malformed", `{"type":"login",`, "invalid_json", ""},
+		{"trailing", `{"type":"login","ip":"1.2.3.4"} {}`, "invalid_json", ""},
+		{"empty", ``, "invalid_json", ""},
+		{"too long", `{"type":"login","ip":"1.2.3.4","user_agent":"` + strings.Repeat("a", 5000) + `"}`, "too_long", "user_agent"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var e engine.Event
+			err := engine.DecodeEvent([]byte(tc.body), &e)
+			if err == nil {
+				err = e.Validate(time.Now())
+			}
+			var fe *engine.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("err = %v, want a FieldError", err)
+			}
+			if fe.Code != tc.code || fe.Field != tc.field {
+				t.Errorf("got %s/%q (%s), want %s/%q", fe.Code, fe.Field, fe.Message, tc.code, tc.field)
+			}
+		})
+	}
+}
+
+func TestPropertiesAreFreeForm(t *testing.T) {
+	var e engine.Event
+	body := `{"type":"login","ip":"1.2.3.4","properties":{"anything":{"nested":[1,2]},"amount":12.5}}`
+	if err := engine.DecodeEvent([]byte(body), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Properties["amount"] != 12.5 {
+		t.Errorf("properties = %v", e.Properties)
+	}
+}
+
+// TestDecideAllocations is the allocation budget of one decision on the
+// hot path with the default rules and every signal (issue 2: at most 30).
+func TestDecideAllocations(t *testing.T) {
+	f := newFixture(t)
+	raw := []byte(`{"type":"login","outcome":"succeeded","ip":"` + f.ip("Berlin") +
+		`","user":{"id":"u1"},"user_agent":"` + chromeUA + `","device":{"id":"d1"}}`)
+	var event engine.Event
+	decide := func() {
+		if err := engine.DecodeEvent(raw, &event); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.eng.Decide(context.Background(), &event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decide()
+	var e2 engine.Event
+	if err := engine.DecodeEvent(raw, &e2); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		ev := e2
+		if _, err := f.eng.Decide(context.Background(), &ev); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 30 {
+		t.Errorf("one decision allocates %.0f times, budget 30", allocs)
+	}
+	t.Logf("allocations per decision: %.0f", allocs)
+}
+
+func BenchmarkDecide(b *testing.B) {
+	f := newFixture(b)
+	raw := []byte(`{"type":"login","outcome":"succeeded","ip":"` + f.ip("Berlin") +
+		`","user":{"id":"u1"},"user_agent":"` + chromeUA + `","device":{"id":"d1"}}`)
+	var tmpl engine.Event
+	if err := engine.DecodeEvent(raw, &tmpl); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		ev := tmpl
+		if _, err := f.eng.Decide(ctx, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
