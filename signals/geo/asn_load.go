@@ -101,6 +101,8 @@ func OpenASNMMDB(path string) (*ASNDB, error) {
 	return b.build(r.Metadata.DatabaseType)
 }
 
+// TODO: check OpenASNMMDB against a real GeoLite2-ASN file; only geotest-built files were at hand.
+
 type asnRecord struct {
 	ASN *uint32 `maxminddb:"autonomous_system_number"`
 	Org string  `maxminddb:"autonomous_system_organization"`
