@@ -101,7 +101,7 @@ func OpenASNMMDB(path string) (*ASNDB, error) {
 	return b.build(r.Metadata.DatabaseType)
 }
 
-// TODO: check OpenASNMMDB against a real GeoLite2-ASN file; only geotest-built files were at hand.
+// TODO: check OpenASNMMDB against a real GeoLite2-ASN file; only geotest-built ones were used.
 
 type asnRecord struct {
 	ASN *uint32 `maxminddb:"autonomous_system_number"`

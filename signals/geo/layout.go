@@ -43,7 +43,7 @@ type englishName struct {
 	En string `maxminddb:"en"`
 }
 
-// TODO: check the MaxMind layout against a real GeoLite2-City file; only geotest-built files were at hand.
+// TODO: check this layout against a real GeoLite2-City file; only geotest-built files were used.
 
 // maxMindRecord holds the fields of a GeoIP2 City record that Location needs.
 // registered_country is deliberately absent: it is where the block was
