@@ -65,6 +65,8 @@ func dropBefore(cells []cell, cut int64) []cell {
 // addDistinct records value v seen at t and returns the number of distinct
 // values seen in (t-window, ...]. One pass finds v, counts, drops values
 // older than the counter keeps, and finds the oldest value for saturation.
+//
+// TODO: index big distinct sets; Add is linear in the key's values (~3µs at 1000).
 func (c *Counter) addDistinct(cells []cell, v uint64, t, newest int64) ([]cell, int) {
 	keep, from := c.retainFrom(newest), t-c.window
 	w, n, found, oldest, oldestT := 0, 0, -1, -1, int64(math.MaxInt64)
