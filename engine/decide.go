@@ -46,9 +46,8 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 		ev.at = now
 	}
 	tenantKey := dedupeKey(ev)
-	if prev := e.dedupe.get(tenantKey); prev != nil && !o.DryRun {
-		d := prev.copyOut()
-		d.Repeated = true
+	if prev := e.dedupe.get(tenantKey, now); prev != nil && !o.DryRun {
+		d := prev.decision()
 		d.TookUS = float64(time.Since(start).Nanoseconds()) / 1e3
 		e.met.repeated.Inc()
 		return d, nil
@@ -58,6 +57,7 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	d := &Decision{ID: newID(), EventID: ev.ID, RulesVersion: st.set.Version,
 		Time: ev.at, counters: st.names, tenant: ev.Tenant}
 	s := &d.Signals
+	s.Velocity = &d.counts
 	e.enrich(ev, s)
 	d.userKey = s.User.Key
 

@@ -29,12 +29,13 @@ type Decision struct {
 	// Time is the event time the decision was made for.
 	Time time.Time `json:"time"`
 	// Repeated is true when the event's id was seen before within the
-	// dedupe window: the first decision is returned again and the event is
-	// not counted twice.
+	// dedupe window: the first decision is returned again, without its
+	// signals, and the event is not counted twice.
 	Repeated bool `json:"repeated,omitempty"`
 	// Explain holds every rule's result when an explanation was asked for.
 	Explain []RuleResult `json:"explain,omitempty"`
 
+	counts   signals.Counts
 	counters []string
 	userKey  string
 	tenant   string
@@ -71,7 +72,7 @@ func (d *Decision) Tenant() string { return d.tenant }
 func (d *Decision) Velocity() map[string]int {
 	m := make(map[string]int, len(d.counters))
 	for i, n := range d.counters {
-		m[n] = d.Signals.Velocity[i]
+		m[n] = d.counts[i]
 	}
 	return m
 }
@@ -80,6 +81,7 @@ func (d *Decision) Velocity() map[string]int {
 func (d *Decision) MarshalJSON() ([]byte, error) {
 	type plain Decision
 	c := *d
+	c.Signals.Velocity = &c.counts
 	if c.Reasons == nil {
 		c.Reasons = []Reason{}
 	}
@@ -95,16 +97,4 @@ func (d *Decision) MarshalJSON() ([]byte, error) {
 type signalsJSON struct {
 	*signals.Set
 	Velocity map[string]int `json:"velocity"`
-}
-
-// copyOut returns a copy of d that shares nothing mutable with it, for a
-// repeated event.
-func (d *Decision) copyOut() *Decision {
-	c := *d
-	c.Reasons = append([]Reason(nil), d.Reasons...)
-	c.Shadow = append([]Reason(nil), d.Shadow...)
-	c.Missing = append([]string(nil), d.Missing...)
-	c.Signals.IP.Lists = append([]string(nil), d.Signals.IP.Lists...)
-	c.Explain = nil
-	return &c
 }

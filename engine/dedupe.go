@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/verdictrisk/verdict/rules"
 )
 
 // dedupe remembers the decisions of recent event ids, so that an event sent
@@ -25,14 +27,40 @@ type dedupe struct {
 
 type dedupeShard struct {
 	mu       sync.Mutex
-	cur, old map[string]*Decision
+	cur, old map[string]*remembered
 	started  time.Time
+}
+
+// remembered is what is kept of a decision to answer its event again: the
+// verdict without the signals, so that a million remembered ids cost about
+// 250 MB rather than a few GB.
+type remembered struct {
+	id, eventID, rulesVersion, userKey string
+	action                             uint8
+	score                              int
+	reasons, shadow                    []Reason
+	missing                            []string
+	at                                 time.Time
+}
+
+func remember(d *Decision) *remembered {
+	return &remembered{id: d.ID, eventID: d.EventID, rulesVersion: d.RulesVersion,
+		userKey: d.userKey, action: uint8(d.Action), score: d.Score, reasons: d.Reasons,
+		shadow: d.Shadow, missing: d.Missing, at: d.Time}
+}
+
+// decision rebuilds the decision; its signals are not kept.
+func (r *remembered) decision() *Decision {
+	return &Decision{ID: r.id, EventID: r.eventID, RulesVersion: r.rulesVersion,
+		userKey: r.userKey, Action: rules.Action(r.action), Score: r.score,
+		Reasons: append([]Reason(nil), r.reasons...), Shadow: append([]Reason(nil), r.shadow...),
+		Missing: append([]string(nil), r.missing...), Time: r.at, Repeated: true}
 }
 
 func newDedupe(window time.Duration, max int) *dedupe {
 	d := &dedupe{window: window, max: max}
 	for i := range d.shards {
-		d.shards[i].cur = map[string]*Decision{}
+		d.shards[i].cur = map[string]*remembered{}
 	}
 	return d
 }
@@ -41,13 +69,18 @@ func (d *dedupe) shard(key string) *dedupeShard {
 	return &d.shards[xxhash.Sum64String(key)%uint64(len(d.shards))]
 }
 
-func (d *dedupe) get(key string) *Decision {
+func (d *dedupe) get(key string, now time.Time) *remembered {
 	if d == nil || key == "" {
 		return nil
 	}
 	s := d.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if age := now.Sub(s.started); age >= 2*d.window {
+		return nil // both generations are older than the window; put rotates them
+	} else if age >= d.window {
+		return s.cur[key]
+	}
 	if v, ok := s.cur[key]; ok {
 		return v
 	}
@@ -55,6 +88,7 @@ func (d *dedupe) get(key string) *Decision {
 }
 
 func (d *dedupe) put(key string, dec *Decision, now time.Time) {
+	r := remember(dec)
 	if d == nil || key == "" {
 		return
 	}
@@ -65,9 +99,9 @@ func (d *dedupe) put(key string, dec *Decision, now time.Time) {
 		s.started = now
 	}
 	if now.Sub(s.started) >= d.window || len(s.cur) >= d.max/len(d.shards)/2 {
-		s.old, s.cur, s.started = s.cur, make(map[string]*Decision, len(s.cur)), now
+		s.old, s.cur, s.started = s.cur, make(map[string]*remembered, len(s.cur)), now
 	}
-	s.cur[key] = dec
+	s.cur[key] = r
 }
 
 // forget removes every remembered decision of a user (erasure).
@@ -79,7 +113,7 @@ func (d *dedupe) forget(userKey string) int {
 	for i := range d.shards {
 		s := &d.shards[i]
 		s.mu.Lock()
-		for _, m := range []map[string]*Decision{s.cur, s.old} {
+		for _, m := range []map[string]*remembered{s.cur, s.old} {
 			for k, v := range m {
 				if v.userKey == userKey {
 					delete(m, k)

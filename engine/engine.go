@@ -84,9 +84,12 @@ type Options struct {
 	// address is also counted under. Defaults 24 and 64.
 	NetworkV4Bits, NetworkV6Bits int
 	Travel                       profile.TravelOptions
-	// DedupeWindow is how long an event id is remembered. Default 24h.
+	// DedupeWindow is how long an event id is remembered, at least: ids
+	// live between one and two windows. It should cover the auth server's
+	// retries and a Kafka redelivery after a crash. Default 1h.
 	DedupeWindow time.Duration
-	// DedupeMax bounds the remembered event ids. Default 1,000,000.
+	// DedupeMax bounds the remembered event ids; about 250 bytes each.
+	// When it is reached the older half is forgotten early. Default 500,000.
 	DedupeMax int
 	// MaxFutureSkew is how far ahead of the receive time an event time may
 	// be; a later time is replaced by the receive time. Default 5m.
@@ -108,10 +111,10 @@ func (o *Options) defaults() {
 		o.Travel = profile.DefaultTravel
 	}
 	if o.DedupeWindow == 0 {
-		o.DedupeWindow = 24 * time.Hour
+		o.DedupeWindow = time.Hour
 	}
 	if o.DedupeMax == 0 {
-		o.DedupeMax = 1_000_000
+		o.DedupeMax = 500_000
 	}
 	if o.MaxFutureSkew == 0 {
 		o.MaxFutureSkew = 5 * time.Minute

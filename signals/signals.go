@@ -24,7 +24,7 @@ type Set struct {
 	Device   Device   `expr:"device" json:"device"`
 	User     User     `expr:"user" json:"user"`
 	Travel   Travel   `expr:"travel" json:"travel"`
-	Velocity Counts   `expr:"velocity" json:"-"`
+	Velocity *Counts  `expr:"velocity" json:"-"`
 	RBA      RBA      `expr:"rba" json:"rba"`
 	Missing  Families `expr:"-" json:"-"`
 }
@@ -142,15 +142,19 @@ const MaxCounters = 64
 
 // Counts holds the value of each counter declared in the rule files for this
 // event, the event itself included when it matches the counter. The rules
-// compiler turns velocity.<name> into an index into this array; an array
-// rather than a map lets rules read counts without allocating.
+// compiler turns velocity.<name> into an index into this array. Set holds a
+// pointer to it so that the Set stays small: the engine copies the Set once
+// per event to hand it to the rules.
 type Counts [MaxCounters]int
 
-// Reset clears s for reuse and keeps its allocated slices.
+// Reset clears s for reuse and keeps its allocated slices and counts.
 func (s *Set) Reset() {
-	lists := s.IP.Lists[:0]
+	lists, counts := s.IP.Lists[:0], s.Velocity
 	*s = Set{}
-	s.IP.Lists = lists
+	if counts != nil {
+		*counts = Counts{}
+	}
+	s.IP.Lists, s.Velocity = lists, counts
 }
 
 // Family names a group of signals that is computed, or found missing, as one.
