@@ -77,8 +77,11 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 
 	v := e.vms.Get().(*vm.VM)
 	defer e.vms.Put(v)
-	e.count(v, st, ev, s, o.DryRun)
-	e.evaluate(v, st, ev, d, o.Explain)
+	// Rules and counters read one copy of the signals; the counts they
+	// produce are written through the copy's pointer to d.counts.
+	env := any(*s)
+	e.count(v, st, ev, env, s.Velocity, o.DryRun)
+	e.evaluate(v, st, ev, d, env, o.Explain)
 
 	if !o.DryRun {
 		if h != nil {
@@ -247,11 +250,11 @@ func placeOf(ev *Event, s *signals.Set) profile.Place {
 }
 
 // count updates the velocity counters with this event and reads them.
-func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, s *signals.Set, dry bool) {
+func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, env any, counts *signals.Counts,
+	dry bool) {
 	if len(st.counters) == 0 {
 		return
 	}
-	env := any(*s)
 	for i, k := range st.set.Counters {
 		key, distinct, ok, err := k.Apply(v, env)
 		if err != nil {
@@ -263,20 +266,20 @@ func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, s *signals.Set, dry b
 			// The event does not count; rules still read the count so far
 			// under its key, when it has one.
 			if key != 0 {
-				s.Velocity[i] = st.counters[i].Peek(key, ev.at)
+				counts[i] = st.counters[i].Peek(key, ev.at)
 			}
 		case dry:
-			s.Velocity[i] = st.counters[i].Peek(key, ev.at)
+			counts[i] = st.counters[i].Peek(key, ev.at)
 		default:
-			s.Velocity[i] = st.counters[i].Add(key, distinct, ev.at)
+			counts[i] = st.counters[i].Add(key, distinct, ev.at)
 		}
 	}
 }
 
 // evaluate runs the rules and fills the decision's verdict.
-func (e *Engine) evaluate(v *vm.VM, st *ruleState, ev *Event, d *Decision, explain bool) {
+func (e *Engine) evaluate(v *vm.VM, st *ruleState, ev *Event, d *Decision, env any, explain bool) {
 	var res rules.Result
-	st.set.Evaluate(v, any(d.Signals), ev.received, explain, &res)
+	st.set.Evaluate(v, env, ev.received, explain, &res)
 	d.Action, d.Score = res.Action, res.Score
 	d.Reasons = make([]Reason, 0, len(res.Matched))
 	for _, m := range res.Matched {
