@@ -42,6 +42,6 @@ func dataCmd(ctx context.Context, args []string, s stdio) int {
 	for _, m := range d.Missing {
 		fmt.Fprintf(s.out, "missing: %s\n", m)
 	}
-	fmt.Fprintf(s.out, "data %s: ok (8.8.8.8 resolves to US, AS15169)\n", *dir)
+	fmt.Fprintf(s.out, "reference data in %s: ok (8.8.8.8 resolves to US, AS15169)\n", *dir)
 	return exitOK
 }
