@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -11,9 +9,6 @@ import (
 
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals"
-	"github.com/verdictrisk/verdict/signals/device"
-	"github.com/verdictrisk/verdict/signals/email"
-	"github.com/verdictrisk/verdict/signals/network"
 	"github.com/verdictrisk/verdict/signals/profile"
 )
 
@@ -111,144 +106,6 @@ func newID() string {
 	return id.String()
 }
 
-// enrich fills the event, network, device and e-mail signals.
-func (e *Engine) enrich(ev *Event, s *signals.Set) {
-	s.Missing = familiesOf(e.unavailable)
-	s.Event = signals.Event{Type: ev.Type, Outcome: ev.Outcome, Tenant: ev.Tenant,
-		Hour: ev.at.UTC().Hour(), Properties: ev.Properties}
-	e.enrichNetwork(ev, s)
-	e.enrichDevice(ev, s)
-	e.enrichEmail(ev, s)
-	s.User.Key = userKey(ev, s)
-}
-
-func (e *Engine) enrichNetwork(ev *Event, s *signals.Set) {
-	addr := ev.addr
-	if e.opts.Proxies.Len() > 0 {
-		client, err := e.opts.Proxies.ClientIP(addr, ev.ForwardedFor, ev.Header("forwarded"))
-		if err != nil {
-			e.met.badForwarded.Inc()
-		}
-		addr = client
-		ev.addr = client
-	}
-	ip := &s.IP
-	ip.Address = addr.String()
-	ip.Version = 4
-	if addr.Is6() {
-		ip.Version = 6
-	}
-	ip.Kind = network.Kind(addr)
-	ip.Private = ip.Kind != network.Public
-	ip.Network = network.Prefix(addr, e.opts.NetworkV4Bits, e.opts.NetworkV6Bits).String()
-	if ip.Private {
-		// Private and reserved addresses are never geolocated; their
-		// geo and ASN signals are missing by nature.
-		s.Missing.Add(signals.FamilyGeo)
-		s.Missing.Add(signals.FamilyASN)
-		return
-	}
-	if e.opts.City != nil {
-		if loc, ok := e.opts.City.Lookup(addr); ok {
-			ip.Country, ip.Region, ip.City = loc.Country, loc.Region, loc.City
-			ip.Lat, ip.Lon, ip.AccuracyKm = loc.Lat, loc.Lon, loc.AccuracyKm
-		} else {
-			s.Missing.Add(signals.FamilyGeo)
-		}
-	}
-	if e.opts.ASN != nil {
-		if n, ok := e.opts.ASN.Lookup(addr); ok {
-			ip.ASN, ip.Org = int(n.ASN), n.Org
-		} else {
-			s.Missing.Add(signals.FamilyASN)
-		}
-	}
-}
-
-func (e *Engine) enrichDevice(ev *Event, s *signals.Set) {
-	info := e.opts.Devices.Parse(ev.UserAgent, ev.Header)
-	d := &s.Device
-	d.Browser, d.BrowserVersion = info.Browser, info.BrowserVersion
-	d.OS, d.OSVersion, d.Type = info.OS, info.OSVersion, info.Type
-	d.Bot, d.Headless = info.Bot, info.Headless
-	id := ev.Device.ID
-	if id == "" {
-		id = ev.Device.Fingerprint
-	}
-	lang := ev.Header("accept-language")
-	if lang == "" {
-		lang = ev.Device.Language
-	}
-	d.ID = device.FingerprintHex(device.Fingerprint(id, ev.UserAgent, lang,
-		ev.Device.Timezone, ev.Device.Screen))
-}
-
-func (e *Engine) enrichEmail(ev *Event, s *signals.Set) {
-	if ev.User.Email == "" {
-		return
-	}
-	a, err := email.Normalize(ev.User.Email)
-	if err != nil {
-		// An address the auth server accepted but we cannot parse is
-		// kept as given, lower-cased, so that it still keys state.
-		s.Email.Normalized = strings.ToLower(strings.TrimSpace(ev.User.Email))
-		return
-	}
-	s.Email.Normalized, s.Email.Domain = a.Normalized, a.Domain
-	if e.opts.Disposable != nil {
-		s.Email.Disposable = e.opts.Disposable.Contains(a.Domain)
-	}
-}
-
-// userKey is the identity state is kept under: the user id, else the
-// normalised e-mail, else the submitted login name.
-func userKey(ev *Event, s *signals.Set) string {
-	switch {
-	case ev.User.ID != "":
-		return ev.User.ID
-	case s.Email.Normalized != "":
-		return s.Email.Normalized
-	case ev.User.Login != "":
-		return strings.ToLower(strings.TrimSpace(ev.User.Login))
-	}
-	return ""
-}
-
-// userSignals computes what the profile says of this event.
-func (e *Engine) userSignals(ev *Event, s *signals.Set, p *profile.Profile) {
-	if !ev.User.created.IsZero() {
-		s.User.AgeDays = ev.at.Sub(ev.User.created).Hours() / 24
-	}
-	if p == nil {
-		return
-	}
-	if s.User.AgeDays == 0 {
-		s.User.AgeDays = p.Age(ev.at).Hours() / 24
-	}
-	s.User.Logins = p.Logins
-	s.User.Known = p.Known()
-	if !p.Known() {
-		return
-	}
-	s.Device.New = !p.HasDevice(s.Device.ID)
-	if s.IP.Country != "" {
-		s.IP.CountryNew = !p.HasCountry(s.IP.Country)
-	}
-	if s.IP.ASN != 0 {
-		s.IP.ASNNew = !p.HasASN(strconv.Itoa(s.IP.ASN))
-	}
-	s.Travel = profile.Travel(p.Last, placeOf(ev, s), e.opts.Travel)
-}
-
-func placeOf(ev *Event, s *signals.Set) profile.Place {
-	return profile.Place{At: ev.at.Unix(), Lat: s.IP.Lat, Lon: s.IP.Lon,
-		AccuracyKm: s.IP.AccuracyKm, Country: s.IP.Country, ASN: s.IP.ASN,
-		Network: s.IP.Network, IPVersion: s.IP.Version,
-		HasGeo:      s.IP.Country != "" && !s.Missing.Has(signals.FamilyGeo),
-		Anonymous:   s.IP.Hosting || s.IP.VPN || s.IP.Tor,
-		CountryOnly: s.IP.City == ""}
-}
-
 // count updates the velocity counters with this event and reads them.
 func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, env any, counts *signals.Counts,
 	dry bool) {
@@ -307,42 +164,6 @@ func (e *Engine) ruleError(name string, err error) {
 	if e.ruleErrLog.allow(name, time.Now()) {
 		e.log.Warn("rule evaluation failed; counted as not matched", "rule", name, "err", err)
 	}
-}
-
-// learn teaches the profile what this event says about the user.
-func (e *Engine) learn(ev *Event, d *Decision, h *profile.Handle) {
-	s := &d.Signals
-	succeeded := ev.Outcome == OutcomeSucceeded
-	switch {
-	case ev.Type == TypeChallenge && succeeded:
-		e.teach(ev, s, h, true)
-	case ev.Type == TypeChallenge && ev.Outcome == OutcomeFailed:
-		if p := h.Profile(); p != nil {
-			p.RiskUntil = ev.at.Add(time.Hour).Unix()
-			h.Changed()
-		}
-	case (ev.Type == TypeLogin || ev.Type == TypeSignup) && succeeded && d.Action == rules.Allow:
-		e.teach(ev, s, h, false)
-	case ev.Type == TypeSignup && ev.Outcome == OutcomeAttempted && d.Action == rules.Allow:
-		e.teach(ev, s, h, false)
-	default:
-		if p := h.Profile(); p != nil {
-			p.Touch(ev.at, ev.User.created)
-			h.Changed()
-		}
-	}
-}
-
-func (e *Engine) teach(ev *Event, s *signals.Set, h *profile.Handle, trusted bool) {
-	p := h.Create()
-	p.Touch(ev.at, ev.User.created)
-	asn := ""
-	if s.IP.ASN != 0 {
-		asn = strconv.Itoa(s.IP.ASN)
-	}
-	p.Learn(profile.Observation{At: ev.at, Device: s.Device.ID, Country: s.IP.Country,
-		ASN: asn, Network: s.IP.Network, Place: placeOf(ev, s), Trusted: trusted})
-	h.Changed()
 }
 
 func explainOf(trace []rules.Trace, d *Decision) []RuleResult {

@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/verdictrisk/verdict/signals"
+	"github.com/verdictrisk/verdict/signals/device"
+	"github.com/verdictrisk/verdict/signals/email"
+	"github.com/verdictrisk/verdict/signals/network"
+)
+
+// enrich fills the event, network, device and e-mail signals.
+func (e *Engine) enrich(ev *Event, s *signals.Set) {
+	s.Missing = familiesOf(e.unavailable)
+	s.Event = signals.Event{Type: ev.Type, Outcome: ev.Outcome, Tenant: ev.Tenant,
+		Hour: ev.at.UTC().Hour(), Properties: ev.Properties}
+	e.enrichNetwork(ev, s)
+	e.enrichDevice(ev, s)
+	e.enrichEmail(ev, s)
+	s.User.Key = userKey(ev, s)
+}
+
+func (e *Engine) enrichNetwork(ev *Event, s *signals.Set) {
+	addr := ev.addr
+	if e.opts.Proxies.Len() > 0 {
+		client, err := e.opts.Proxies.ClientIP(addr, ev.ForwardedFor, ev.Header("forwarded"))
+		if err != nil {
+			e.met.badForwarded.Inc()
+		}
+		addr = client
+		ev.addr = client
+	}
+	ip := &s.IP
+	ip.Address = addr.String()
+	ip.Version = 4
+	if addr.Is6() {
+		ip.Version = 6
+	}
+	ip.Kind = network.Kind(addr)
+	ip.Private = ip.Kind != network.Public
+	ip.Network = network.Prefix(addr, e.opts.NetworkV4Bits, e.opts.NetworkV6Bits).String()
+	if ip.Private {
+		// Private and reserved addresses are never geolocated; their
+		// geo and ASN signals are missing by nature.
+		s.Missing.Add(signals.FamilyGeo)
+		s.Missing.Add(signals.FamilyASN)
+		return
+	}
+	if e.opts.City != nil {
+		if loc, ok := e.opts.City.Lookup(addr); ok {
+			ip.Country, ip.Region, ip.City = loc.Country, loc.Region, loc.City
+			ip.Lat, ip.Lon, ip.AccuracyKm = loc.Lat, loc.Lon, loc.AccuracyKm
+		} else {
+			s.Missing.Add(signals.FamilyGeo)
+		}
+	}
+	if e.opts.ASN != nil {
+		if n, ok := e.opts.ASN.Lookup(addr); ok {
+			ip.ASN, ip.Org = int(n.ASN), n.Org
+		} else {
+			s.Missing.Add(signals.FamilyASN)
+		}
+	}
+}
+
+func (e *Engine) enrichDevice(ev *Event, s *signals.Set) {
+	info := e.opts.Devices.Parse(ev.UserAgent, ev.Header)
+	d := &s.Device
+	d.Browser, d.BrowserVersion = info.Browser, info.BrowserVersion
+	d.OS, d.OSVersion, d.Type = info.OS, info.OSVersion, info.Type
+	d.Bot, d.Headless = info.Bot, info.Headless
+	id := ev.Device.ID
+	if id == "" {
+		id = ev.Device.Fingerprint
+	}
+	lang := ev.Header("accept-language")
+	if lang == "" {
+		lang = ev.Device.Language
+	}
+	d.ID = device.FingerprintHex(device.Fingerprint(id, ev.UserAgent, lang,
+		ev.Device.Timezone, ev.Device.Screen))
+}
+
+func (e *Engine) enrichEmail(ev *Event, s *signals.Set) {
+	if ev.User.Email == "" {
+		return
+	}
+	a, err := email.Normalize(ev.User.Email)
+	if err != nil {
+		// An address the auth server accepted but we cannot parse is
+		// kept as given, lower-cased, so that it still keys state.
+		s.Email.Normalized = strings.ToLower(strings.TrimSpace(ev.User.Email))
+		return
+	}
+	s.Email.Normalized, s.Email.Domain = a.Normalized, a.Domain
+	if e.opts.Disposable != nil {
+		s.Email.Disposable = e.opts.Disposable.Contains(a.Domain)
+	}
+}
+
+// userKey is the identity state is kept under: the user id, else the
+// normalised e-mail, else the submitted login name.
+func userKey(ev *Event, s *signals.Set) string {
+	switch {
+	case ev.User.ID != "":
+		return ev.User.ID
+	case s.Email.Normalized != "":
+		return s.Email.Normalized
+	case ev.User.Login != "":
+		return strings.ToLower(strings.TrimSpace(ev.User.Login))
+	}
+	return ""
+}
