@@ -152,7 +152,7 @@ reset on every make run). Try a decision:
     "device": {"id": "7c1e2f9a-demo", "timezone": "Europe/Berlin", "screen": "1920x1080"}
   }'
 
-Then send it again with "ip": "1.120.7.9" (Sydney, minutes after Berlin) and compare;
+Then send it again with "ip": "1.120.7.9" (Australia, minutes after Germany) and compare;
 add ?explain=true to the URL to see every rule. Metrics: $url/metrics
 
 Press Ctrl-C to stop.

@@ -153,6 +153,10 @@ func (s *sender) send(ctx context.Context, body []byte) (result, error) {
 	return res, nil
 }
 
+// TODO: answer a step_up as the auth server would, with a challenge event
+// (passed for legitimate users, failed for attackers), so that profiles
+// learn from step-ups as they do in production.
+
 // replay sends every item and returns the summary. Items go to workers by
 // a fixed hash of the user key, in stream order, so one user's events are
 // answered in order. The hand-off is unbuffered: an item waits until its
