@@ -26,8 +26,7 @@ const (
 
 // agents are user agents of current browsers as they appear in real
 // traffic in late 2026, weighted roughly by market share.
-// TODO: browsers do not update during a stream; bump versions over the
-// window so that the fingerprint's version stripping is exercised.
+// TODO: browsers never update during a stream; bump versions over the window.
 var agents = []agent{
 	{winNT + webkit + "Chrome/142.0.0.0 Safari/537.36", "windows", "desktop", 14},
 	{winNT + webkit + "Chrome/141.0.0.0 Safari/537.36", "windows", "desktop", 5},

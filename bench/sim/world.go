@@ -340,9 +340,7 @@ type sampler struct {
 }
 
 // hosting reports whether n belongs to a hosting, VPN or proxy operator.
-// TODO: transit and colocation operators on neither list (Equinix, GTT) can
-// still become a user's home provider; weigh operators by their share of a
-// city's address space to make that rarer.
+// TODO: transit/colocation operators on neither list (Equinix, GTT) can be a home ISP.
 func (s sampler) hosting(n Network) bool {
 	return s.bad[n.ASN] || s.dc != nil && s.dc.OverlapsPrefix(n.Prefix)
 }

@@ -153,10 +153,6 @@ func (s *sender) send(ctx context.Context, body []byte) (result, error) {
 	return res, nil
 }
 
-// TODO: answer a step_up as the auth server would, with a challenge event
-// (passed for legitimate users, failed for attackers), so that profiles
-// learn from step-ups as they do in production.
-
 // replay sends every item and returns the summary. Items go to workers by
 // a fixed hash of the user key, in stream order, so one user's events are
 // answered in order. The hand-off is unbuffered: an item waits until its
@@ -166,6 +162,8 @@ func (s *sender) send(ctx context.Context, body []byte) (result, error) {
 // and the engine's velocity counters drop events that arrive later than
 // their window. The first transport error stops the replay and is returned
 // with the summary of what was answered.
+//
+// TODO: follow a step_up with the challenge event (legit passes, attacker fails).
 func replay(parent context.Context, c config, items []item) (*summary, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
