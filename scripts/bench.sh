@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench.sh: what `make bench` measures.
+#   1. Go benchmarks of the hot path, in-process (ns/op, allocs/op).
+#   2. The HTTP decision API under load from a second process on this
+#      machine: full speed, then a constant 5,000 decisions/s.
+# Figures depend on the machine and on what else runs on it; compare runs
+# on one machine, as ratios.
+#
+# Environment: BENCHTIME (go test -benchtime, default 1s), LOAD_DURATION
+# (default 10s), DATA (reference data, default data; fixture data if absent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+benchtime=${BENCHTIME:-1s}
+duration=${LOAD_DURATION:-10s}
+data=${DATA:-data}
+
+echo "== Go benchmarks (benchtime $benchtime)"
+go test -run '^$' -bench . -benchmem -benchtime "$benchtime" \
+	./engine/ ./rules/ ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
+
+echo
+echo "== HTTP API load"
+mkdir -p bin
+go build -o bin/verdictd ./cmd/verdictd
+go build -o bin/load ./bench/cmd/load
+state=$(mktemp -d)
+port=18181
+data_flag=()
+if [[ -d $data ]]; then
+	data_flag=(-data "$data")
+fi
+bin/verdictd --listen 127.0.0.1:$port --data "$data" --state "$state" --log-level warn \
+	2>"$state/verdictd.log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$state"' EXIT
+for _ in $(seq 100); do
+	curl -sf http://127.0.0.1:$port/readyz >/dev/null 2>&1 && break
+	sleep 0.1
+done
+echo "-- full speed, $duration"
+bin/load -url http://127.0.0.1:$port -rate 0 -duration "$duration" -connections 8 "${data_flag[@]}"
+echo "-- constant 5000/s, $duration"
+bin/load -url http://127.0.0.1:$port -rate 5000 -duration "$duration" -connections 8 "${data_flag[@]}"
