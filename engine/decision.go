@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/verdictrisk/verdict/rules"
@@ -78,23 +77,4 @@ func (d *Decision) Velocity() map[string]int {
 }
 
 // MarshalJSON writes the decision with its velocity counts by name.
-func (d *Decision) MarshalJSON() ([]byte, error) {
-	type plain Decision
-	c := *d
-	c.Signals.Velocity = &c.counts
-	if c.Reasons == nil {
-		c.Reasons = []Reason{}
-	}
-	if c.Missing == nil {
-		c.Missing = []string{}
-	}
-	return json.Marshal(struct {
-		*plain
-		Signals signalsJSON `json:"signals"`
-	}{(*plain)(&c), signalsJSON{&d.Signals, d.Velocity()}})
-}
-
-type signalsJSON struct {
-	*signals.Set
-	Velocity map[string]int `json:"velocity"`
-}
+func (d *Decision) MarshalJSON() ([]byte, error) { return d.AppendJSON(nil), nil }

@@ -162,7 +162,11 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	if s.opts.OnDecision != nil {
 		s.opts.OnDecision(&ev, d)
 	}
-	writeJSON(w, http.StatusOK, d)
+	buf.Reset()
+	out := append(d.AppendJSON(buf.Bytes()), '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.Write(out)
 }
 
 // batchResult is one line of the /v1/events answer.
@@ -193,17 +197,35 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	enc := json.NewEncoder(w)
+	var out []byte
 	for i, line := range lines {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		res := s.batchLine(r.Context(), i+1, line)
-		if err := enc.Encode(res); err != nil {
+		out = s.batchLine(r.Context(), i+1, line).appendJSON(out[:0])
+		if _, err := w.Write(out); err != nil {
 			s.log.Debug("batch answer write", "err", err)
 			return
 		}
 	}
+}
+
+// appendJSON writes the result as one NDJSON line.
+func (r batchResult) appendJSON(b []byte) []byte {
+	b = append(b, `{"line":`...)
+	b = strconv.AppendInt(b, int64(r.Line), 10)
+	if r.EventID != "" {
+		eid, _ := json.Marshal(r.EventID)
+		b = append(append(b, `,"event_id":`...), eid...)
+	}
+	if r.Decision != nil {
+		b = r.Decision.AppendJSON(append(b, `,"decision":`...))
+	}
+	if r.Error != nil {
+		e, _ := json.Marshal(r.Error)
+		b = append(append(b, `,"error":`...), e...)
+	}
+	return append(b, "}\n"...)
 }
 
 func (s *Server) batchLine(ctx context.Context, n int, line []byte) batchResult {

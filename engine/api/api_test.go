@@ -18,7 +18,9 @@ import (
 	"github.com/verdictrisk/verdict/signals/geo/geotest"
 )
 
-func newServer(t *testing.T) (*httptest.Server, geotest.FixtureInfo) {
+func newServer(t *testing.T) (*httptest.Server, geotest.FixtureInfo) { return newServerB(t) }
+
+func newServerB(t testing.TB) (*httptest.Server, geotest.FixtureInfo) {
 	t.Helper()
 	dir := t.TempDir()
 	world, err := geotest.Fixture(dir)
