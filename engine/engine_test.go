@@ -290,6 +290,9 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"malformed", `{"type":"login",`, "invalid_json", ""},
 		{"trailing", `{"type":"login","ip":"1.2.3.4"} {}`, "invalid_json", ""},
 		{"empty", ``, "invalid_json", ""},
+		{"duplicate", `{"type":"login","ip":"1.2.3.4","ip":"5.6.7.8"}`, "duplicate_field", "ip"},
+		{"wrong case", `{"type":"login","IP":"1.2.3.4"}`, "unknown_field", "IP"},
+		{"bad utf8", "{\"type\":\"login\",\"ip\":\"1.2.3.4\",\"tenant\":\"\xff\"}", "invalid_json", "tenant"},
 		{"too long", `{"type":"login","ip":"1.2.3.4","user_agent":"` + strings.Repeat("a", 5000) + `"}`, "too_long", "user_agent"},
 	}
 	for _, tc := range tests {

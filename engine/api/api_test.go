@@ -118,7 +118,7 @@ func TestBadInput(t *testing.T) {
 			400, "invalid_value", "type"},
 		{"bad time", "POST", "/v1/decide", "application/json",
 			`{"type":"login","ip":"1.2.3.4","time":"soon"}`, 400, "invalid_value", "time"},
-		{"malformed json", "POST", "/v1/decide", "application/json", `{"type":`, 400, "invalid_json", ""},
+		{"malformed json", "POST", "/v1/decide", "application/json", `{"type":`, 400, "invalid_json", "type"},
 		{"form body", "POST", "/v1/decide", "application/x-www-form-urlencoded", `type=login`,
 			415, "unsupported_media_type", "Content-Type"},
 		{"too large", "POST", "/v1/decide", "application/json",
