@@ -2,7 +2,11 @@
 # bench.sh: what `make bench` measures.
 #   1. Go benchmarks of the hot path, in-process (ns/op, allocs/op).
 #   2. The HTTP decision API under load from a second process on this
-#      machine: full speed, then a constant 5,000 decisions/s.
+#      machine: full speed with wrk (installed from Debian's packages when
+#      missing; it costs the machine less per request than a Go client, so
+#      more of the two cores go to the server), then a constant 5,000
+#      decisions/s with bench/cmd/load, whose open loop measures latency
+#      from each request's due time.
 # Figures depend on the machine and on what else runs on it; compare runs
 # on one machine, as ratios.
 #
@@ -38,7 +42,20 @@ for _ in $(seq 100); do
 	curl -sf http://127.0.0.1:$port/readyz >/dev/null 2>&1 && break
 	sleep 0.1
 done
+bodies="$state/bodies.jsonl"
+bin/load -dump "$bodies" "${data_flag[@]}"
+if ! command -v wrk >/dev/null; then
+	sudo=""
+	[[ $(id -u) -ne 0 ]] && sudo="sudo"
+	{ $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk; } >/dev/null 2>&1 ||
+		echo "bench: could not install wrk; the full-speed load uses bench/cmd/load" >&2
+fi
 echo "-- full speed, $duration"
-bin/load -url http://127.0.0.1:$port -rate 0 -duration "$duration" -connections 8 "${data_flag[@]}"
+if command -v wrk >/dev/null; then
+	BODIES="$bodies" wrk -t1 -c8 -d"$duration" --latency -s bench/wrk/decide.lua \
+		http://127.0.0.1:$port
+else
+	bin/load -url http://127.0.0.1:$port -rate 0 -duration "$duration" -connections 8 "${data_flag[@]}"
+fi
 echo "-- constant 5000/s, $duration"
 bin/load -url http://127.0.0.1:$port -rate 5000 -duration "$duration" -connections 8 "${data_flag[@]}"

@@ -43,6 +43,21 @@ func (b *bodies) body(i int, n int64) []byte {
 	return append(out, ev[1:]...) // ev starts with '{'
 }
 
+// dump writes the body templates to path, one a line: JSON objects
+// without id and time, for a load generator that adds its own ids.
+func (b *bodies) dump(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, ev := range b.events {
+		w.Write(ev)
+		w.WriteByte('\n')
+	}
+	return errors.Join(w.Flush(), f.Close())
+}
+
 // encode turns an event into a body template.
 func encode(ev *engine.Event) ([]byte, error) {
 	ev.ID, ev.Time = "", ""

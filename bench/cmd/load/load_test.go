@@ -225,3 +225,36 @@ func BenchmarkBody(b *testing.B) {
 		_ = bs.body(0, n)
 	}
 }
+
+// TestDump checks the bodies written for wrk: one event a line, valid once
+// bench/wrk/decide.lua puts an id in front, and without id or time.
+func TestDump(t *testing.T) {
+	events, err := readEvents(strings.NewReader(
+		`{"id":"a","type":"login","time":"2026-10-01T10:00:00Z","ip":"93.192.0.7"}` + "\n" +
+			`{"id":"b","type":"signup","ip":"2001:db8::1","user":{"email":"x@example.com"}}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bodies.jsonl")
+	if err := newBodies(events, "test").dump(path); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), text)
+	}
+	for i, line := range lines {
+		var ev engine.Event
+		body := `{"id":"w-` + string(rune('0'+i)) + `",` + line[1:]
+		if err := engine.DecodeEvent([]byte(body), &ev); err != nil {
+			t.Fatalf("line %d %s: %v", i+1, line, err)
+		}
+		if ev.Time != "" || strings.Contains(line, `"id":"a"`) || strings.Contains(line, `"id":"b"`) {
+			t.Errorf("line %d keeps its id or time: %s", i+1, line)
+		}
+	}
+}

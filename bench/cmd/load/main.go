@@ -3,6 +3,7 @@
 // second it achieved and the latency distribution.
 //
 //	load -url http://127.0.0.1:8080 -rate 5000 -duration 10s -connections 8 [-in FILE] [-data DIR]
+//	load -dump FILE [-in FILE] [-data DIR]
 //
 // With -rate N (also written N/s) it runs an open loop: requests are due at
 // a fixed rate whatever the server does, and latency counts from the due
@@ -14,6 +15,10 @@
 // sim. Every request gets a fresh event id, so the engine decides each one
 // instead of answering from its dedupe memory. It exits non-zero when any
 // request failed.
+//
+// -dump writes the request bodies, one a line without their id, and sends
+// nothing: bench/wrk/decide.lua sends them with wrk, a load generator that
+// costs the machine less per request than Go's HTTP client does.
 package main
 
 import (
@@ -38,6 +43,7 @@ type config struct {
 	connections int
 	in, data    string
 	timeout     time.Duration
+	dump        string
 }
 
 // rateFlag is requests per second; "5000" and "5000/s" are the same.
@@ -66,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.data, "data", "",
 		"reference data folder for the generated mix (default: the built-in test fixture)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "time limit of one request")
+	fs.StringVar(&c.dump, "dump", "", "write the request bodies to this file, one a line without id, and send nothing")
 	if err := cli.Parse(fs, args, stderr); err != nil {
 		return c, err
 	}
@@ -93,6 +100,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return fmt.Errorf("events: %w", err)
+	}
+	if c.dump != "" {
+		if err := b.dump(c.dump); err != nil {
+			return fmt.Errorf("-dump: %w", err)
+		}
+		fmt.Fprintf(stdout, "load: %d request bodies (%s) -> %s\n", len(b.events), b.source, c.dump)
+		return nil
 	}
 	s := loadTest(ctx, c, b)
 	report(stdout, c, b, s)
