@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -49,10 +51,14 @@ type Set struct {
 	Files []string
 	// Warnings are lint findings that did not stop the load.
 	Warnings Errors
+
+	bundle *Bundle
 }
 
 // Rule is one compiled rule.
 type Rule struct {
+	// Index is the rule's place in Set.Rules.
+	Index       int
 	Name        string
 	Description string
 	Reason      string
@@ -67,6 +73,8 @@ type Rule struct {
 	When        string
 
 	program *vm.Program
+	at      pos  // where the rule starts
+	when    span // where the condition is written
 	message *template
 	// Reads are the signals the rule's condition reads, for explanations.
 	Reads []string
@@ -88,22 +96,28 @@ type Counter struct {
 	key, when, distinct *vm.Program
 }
 
-// LoadDir compiles every *.yaml and *.yml file directly inside dir.
-func LoadDir(dir string) (*Set, error) {
-	info, err := os.Stat(dir)
+// LoadDir compiles the rule set at p: every *.yaml and *.yml file directly
+// inside the folder p (sub-folders, such as tests/, are not read), or the
+// single file p. Errors and rules name their files as p/<file>. verdictd,
+// verdict check, verdict test and verdict replay all load through it, so
+// what check accepts is what the service loads.
+func LoadDir(p string) (*Set, error) {
+	info, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("rules %s: %w", dir, err)
+		return nil, fmt.Errorf("rules %s: %w", p, err)
 	}
 	if !info.IsDir() {
-		return Load(os.DirFS(path.Dir(dir)), path.Base(dir))
+		return load(os.DirFS(filepath.Dir(p)), filepath.Base(p), filepath.Dir(p))
 	}
-	return Load(os.DirFS(dir), ".")
+	return load(os.DirFS(p), ".", p)
 }
 
 // Load compiles every *.yaml and *.yml file directly inside dir of fsys. On
 // any error it returns nil and an Errors value listing every problem; lint
 // warnings are kept in the Set.
-func Load(fsys fs.FS, dir string) (*Set, error) {
+func Load(fsys fs.FS, dir string) (*Set, error) { return load(fsys, dir, "") }
+
+func load(fsys fs.FS, dir, root string) (*Set, error) {
 	names, err := ruleFiles(fsys, dir)
 	if err != nil {
 		return nil, err
@@ -116,7 +130,7 @@ func Load(fsys fs.FS, dir string) (*Set, error) {
 		}
 		files[n] = data
 	}
-	return Compile(fsys, files)
+	return compile(fsys, files, root)
 }
 
 // ruleFiles lists the rule files of dir, or dir itself when it is a file.
@@ -148,6 +162,40 @@ func ruleFiles(fsys fs.FS, dir string) ([]string, error) {
 // Compile builds a Set from rule file contents keyed by their path in fsys.
 // List files named by the rules are read from fsys.
 func Compile(fsys fs.FS, files map[string][]byte) (*Set, error) {
+	return compile(fsys, files, "")
+}
+
+// Bundle is every file a Set was built from, rule files and list files,
+// keyed by their path below Root. CompileBundle builds the same Set again
+// without the files on disk: verdictd keeps the last good bundle in its
+// state folder and starts from it when the configured files are broken.
+type Bundle struct {
+	// Root is the folder the paths are relative to, as it was given (for
+	// error messages); empty for the embedded pack.
+	Root string `json:"root"`
+	// Rules are the paths of the rule files; Files holds them and the list
+	// files.
+	Rules []string          `json:"rules"`
+	Files map[string][]byte `json:"files"`
+}
+
+// Bundle returns the files s was built from.
+func (s *Set) Bundle() *Bundle { return s.bundle }
+
+// CompileBundle compiles a bundle.
+func CompileBundle(b *Bundle) (*Set, error) {
+	files := map[string][]byte{}
+	for _, n := range b.Rules {
+		data, ok := b.Files[n]
+		if !ok {
+			return nil, fmt.Errorf("rule bundle: no content for %s", n)
+		}
+		files[n] = data
+	}
+	return compile(bundleFS(b.Files), files, b.Root)
+}
+
+func compile(fsys fs.FS, files map[string][]byte, root string) (*Set, error) {
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
@@ -163,20 +211,58 @@ func Compile(fsys fs.FS, files map[string][]byte) (*Set, error) {
 			specs = append(specs, f)
 		}
 	}
-	c := &compiler{fsys: fsys, set: &Set{Lists: map[string]*List{}, Files: names,
+	rf := &recordingFS{fsys: fsys, read: map[string][]byte{}}
+	c := &compiler{fsys: rf, set: &Set{Lists: map[string]*List{}, Files: names,
 		Thresholds: DefaultThresholds}}
 	c.compile(specs)
 	errs = append(errs, c.errs...)
 	if len(errs.Fatal()) > 0 {
-		return nil, errs.sorted()
+		return nil, relocate(errs, root).sorted()
 	}
-	c.set.Warnings = append(errs, lint(c.set, c.used)...).sorted()
-	c.set.Version = version(files, c.set.Lists)
+	c.set.Warnings = relocate(append(errs, lint(c.set, c.used)...), root).sorted()
+	b := &Bundle{Root: root, Rules: names, Files: rf.read}
+	for _, n := range names {
+		b.Files[n] = files[n]
+	}
+	c.set.bundle = b
+	c.set.Version = version(b.Files)
+	c.set.display(root)
 	return c.set, nil
 }
 
-// version hashes the rule files and the lists' definitions.
-func version(files map[string][]byte, lists map[string]*List) string {
+// display names the set's files as the user gave them: below root.
+func (s *Set) display(root string) {
+	if root == "" {
+		return
+	}
+	for i, f := range s.Files {
+		s.Files[i] = filepath.Join(root, f)
+	}
+	for _, r := range s.Rules {
+		r.File = filepath.Join(root, r.File)
+	}
+	for _, k := range s.Counters {
+		k.File = filepath.Join(root, k.File)
+	}
+	for _, l := range s.Lists {
+		l.File = filepath.Join(root, l.File)
+		if l.Source != "inline" {
+			l.Source = filepath.Join(root, l.Source)
+		}
+	}
+}
+
+func relocate(errs Errors, root string) Errors {
+	if root != "" {
+		for _, e := range errs {
+			e.File = filepath.Join(root, e.File)
+		}
+	}
+	return errs
+}
+
+// version hashes every file the set was built from, by path and content.
+func version(files map[string][]byte) string {
 	h := sha256.New()
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -186,14 +272,6 @@ func version(files map[string][]byte, lists map[string]*List) string {
 	for _, n := range names {
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
 		h.Write(files[n])
-	}
-	lnames := make([]string, 0, len(lists))
-	for n := range lists {
-		lnames = append(lnames, n)
-	}
-	sort.Strings(lnames)
-	for _, n := range lnames {
-		fmt.Fprintf(h, "%s\x00%s\x00", n, lists[n].hash)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
@@ -242,6 +320,7 @@ func (c *compiler) compile(specs []*fileSpec) {
 			}
 			seen[s.Name] = f.Name
 			if r := c.rule(f.Name, s); r != nil {
+				r.Index = len(c.set.Rules)
 				c.set.Rules = append(c.set.Rules, r)
 			}
 		}
@@ -308,7 +387,7 @@ func (c *compiler) counter(file string, s *counterSpec) {
 		Distinct: s.Distinct != "", File: file, Line: s.at.line}
 	w, err := parseWindow(s.Window)
 	if err != nil {
-		c.fail(file, s.fields["window"], "counter", s.Name, "window: %v", err)
+		c.fail(file, s.fields["window"].start(), "counter", s.Name, "window: %v", err)
 	}
 	k.Window = w
 	ok := err == nil
@@ -366,7 +445,7 @@ func (c *compiler) rule(file string, s *ruleSpec) *Rule {
 		r.Reason = strings.ReplaceAll(r.Name, "-", "_")
 	}
 	if s.Score < -100 || s.Score > 100 {
-		c.fail(file, s.fields["score"], "rule", s.Name, "score %d is outside -100 to 100", s.Score)
+		c.fail(file, s.fields["score"].start(), "rule", s.Name, "score %d is outside -100 to 100", s.Score)
 	}
 	c.ruleAction(site.at(s.fields["action"]), s.Action, r)
 	c.ruleMode(site.at(s.fields["mode"]), s.Mode, r)
@@ -378,7 +457,8 @@ func (c *compiler) rule(file string, s *ruleSpec) *Rule {
 		c.fail(file, s.at, "rule", s.Name, "a rule needs a when expression")
 		return nil
 	}
-	r.program = c.expr(site.at(s.fields["when"]), s.When, kindBool)
+	r.at, r.when = s.at, s.fields["when"]
+	r.program = c.expr(site.at(r.when), s.When, kindBool)
 	r.Reads = reads(s.When)
 	if s.Message != "" {
 		r.message = c.template(site.at(s.fields["message"]), s.Message)
@@ -443,10 +523,11 @@ func validName(s string) bool {
 // site is where an expression sits in a rule file.
 type site struct {
 	file, kind, name string
-	pos              pos
+	span             span
+	pos              pos // where the value starts
 }
 
-func (s site) at(p pos) site { s.pos = p; return s }
+func (s site) at(sp span) site { s.span, s.pos = sp, sp.start(); return s }
 
 type exprKind int
 
@@ -495,34 +576,28 @@ func outKind(p *vm.Program) reflect.Kind {
 // exprError reports an expr error at its position in the file.
 func (c *compiler) exprError(at site, src string, err error) {
 	msg := err.Error()
-	line, col := at.pos.line, at.pos.col
+	p := at.pos
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		msg = friendlier(fe.Message)
-		if fe.Line == 0 && fe.From > 0 && fe.From <= len(src) {
-			// Not bound to the source: work the position out from the offset.
-			fe.Line = 1 + strings.Count(src[:fe.From], "\n")
-			fe.Column = fe.From - (strings.LastIndex(src[:fe.From], "\n") + 1)
-		}
-		if fe.Line > 1 {
-			line += fe.Line - 1
-			col = fe.Column + 1
-		} else {
-			col += fe.Column
-		}
+		p = at.span.at(min(fe.From, utf8.RuneCountInString(src)))
 	}
-	c.fail(at.file, pos{line, col}, at.kind, at.name, "%s", msg)
+	c.fail(at.file, p, at.kind, at.name, "%s", msg)
 }
 
 func (c *compiler) options() []expr.Option {
-	return []expr.Option{
+	return append([]expr.Option{
 		expr.Env(signals.Set{}),
 		expr.MaxNodes(MaxExprNodes),
 		expr.Function("in_list", c.inList, new(func(string, any) bool)),
 		expr.Function("missing", missingFunc, new(func(string) bool)),
 		expr.Function("__missing", missingBit, new(func(any, int) bool)),
-	}
+	}, testOptions...)
 }
+
+// testOptions are added to every expression's options by tests, to give
+// rules a function that misbehaves at run time.
+var testOptions []expr.Option
 
 // inList implements in_list(name, value). The patcher has already checked
 // that the name is a declared list.
@@ -568,6 +643,26 @@ func (p *patcher) Visit(node *ast.Node) {
 		p.member(node, n)
 	case *ast.CallNode:
 		p.call(node, n)
+	case *ast.BinaryNode:
+		// A constant pattern is compiled once, at load; a pattern computed
+		// per event would be compiled on every evaluation, and could fail
+		// there.
+		if _, constant := n.Right.(*ast.StringNode); n.Operator == "matches" && !constant {
+			p.errorf(leftmost(n.Right), "the pattern after matches must be a quoted string, "+
+				"so that it is compiled once when the rules load")
+		}
+	}
+}
+
+// leftmost is the node a member chain (event.properties.p) starts with, for
+// an error that points at the start of an operand.
+func leftmost(n ast.Node) ast.Node {
+	for {
+		m, ok := n.(*ast.MemberNode)
+		if !ok {
+			return n
+		}
+		n = m.Node
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/expr-lang/expr/ast"
@@ -69,7 +70,7 @@ func (r *Result) Reset() {
 // through the thresholds, raised to step_up when a rule forces step_up.
 func (s *Set) Evaluate(v *vm.VM, env any, now time.Time, trace bool, res *Result) {
 	for _, r := range s.Rules {
-		if !r.Expires.IsZero() && !now.Before(r.Expires) {
+		if !r.Active(now) {
 			if trace {
 				res.Trace = append(res.Trace, Trace{Rule: r, Skipped: "expired"})
 			}
@@ -120,6 +121,10 @@ func (t Thresholds) action(score int, forced Action) Action {
 	}
 	return a
 }
+
+// Active reports whether the rule applies at now: it has no expiry, or its
+// expiry is later.
+func (r *Rule) Active(now time.Time) bool { return r.Expires.IsZero() || now.Before(r.Expires) }
 
 // Match evaluates the rule's condition. A run-time error or panic in the
 // expression is returned as an error and the rule counts as not matched.
@@ -212,7 +217,7 @@ type template struct {
 
 func (c *compiler) template(at site, msg string) *template {
 	t := &template{}
-	rest := msg
+	rest, off := msg, 0 // off: rune offset of rest in msg
 	for {
 		i := strings.Index(rest, "{{")
 		if i < 0 {
@@ -221,15 +226,19 @@ func (c *compiler) template(at site, msg string) *template {
 		}
 		j := strings.Index(rest[i:], "}}")
 		if j < 0 {
-			c.fail(at.file, at.pos, at.kind, at.name, "message: {{ without a closing }}")
+			c.fail(at.file, at.span.at(off+utf8.RuneCountInString(rest[:i])), at.kind, at.name,
+				"message: {{ without a closing }}")
 			return nil
 		}
 		t.parts = append(t.parts, rest[:i])
-		p := c.expr(at, rest[i+2:i+j], kindAny)
+		inner := at
+		inner.span = at.span.shift(off + utf8.RuneCountInString(rest[:i+2]))
+		p := c.expr(inner, rest[i+2:i+j], kindAny)
 		if p == nil {
 			return nil
 		}
 		t.exprs = append(t.exprs, p)
+		off += utf8.RuneCountInString(rest[:i+j+2])
 		rest = rest[i+j+2:]
 	}
 }
@@ -282,6 +291,15 @@ func reads(src string) []string {
 type pathCollector map[string]bool
 
 func (c pathCollector) Visit(node *ast.Node) {
+	if call, ok := (*node).(*ast.CallNode); ok {
+		id, named := call.Callee.(*ast.IdentifierNode)
+		if named && id.Value == "missing" && len(call.Arguments) == 1 {
+			if fam, ok := call.Arguments[0].(*ast.StringNode); ok {
+				c["missing("+fam.Value+")"] = true
+			}
+		}
+		return
+	}
 	m, ok := (*node).(*ast.MemberNode)
 	if !ok {
 		return

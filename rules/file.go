@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -42,7 +43,7 @@ type counterSpec struct {
 	Distinct    string `yaml:"distinct"`
 	Window      string `yaml:"window"`
 	at          pos
-	fields      map[string]pos
+	fields      map[string]span
 }
 
 type ruleSpec struct {
@@ -58,8 +59,7 @@ type ruleSpec struct {
 	Expires     string   `yaml:"expires"`
 	Debug       bool     `yaml:"debug"`
 	at          pos
-	fields      map[string]pos
-	whenStyle   yaml.Style
+	fields      map[string]span
 }
 
 // parseFile reads one YAML rule file. Unknown keys, wrong types and a
@@ -74,7 +74,7 @@ func parseFile(name string, data []byte) (*fileSpec, Errors) {
 		return f, nil // an empty file is allowed
 	}
 	root := doc.Content[0]
-	p := &yamlParser{file: name}
+	p := &yamlParser{file: name, lines: strings.Split(string(data), "\n")}
 	if root.Kind != yaml.MappingNode {
 		p.errAt(root, "", "", "a rule file must be a mapping with thresholds, lists, counters and rules")
 		return nil, p.errs
@@ -108,8 +108,9 @@ func yamlError(file string, err error) *Error {
 }
 
 type yamlParser struct {
-	file string
-	errs Errors
+	file  string
+	lines []string // the file's lines, to place errors inside multi-line values
+	errs  Errors
 }
 
 func (p *yamlParser) errAt(n *yaml.Node, kind, name, format string, args ...any) {
@@ -239,9 +240,9 @@ func (p *yamlParser) counters(n *yaml.Node) []*counterSpec {
 	keys := []string{"name", "description", "key", "when", "distinct", "window"}
 	for _, item := range p.sequence(n, "counters") {
 		c := &counterSpec{at: pos{item.Line, item.Column}, Name: nameOf(item),
-			fields: map[string]pos{}}
+			fields: map[string]span{}}
 		p.eachKey(item, "counter", c.Name, keys, func(key string, v *yaml.Node) {
-			c.fields[key] = valuePos(v)
+			c.fields[key] = p.span(v)
 			dst := map[string]*string{"name": &c.Name, "description": &c.Description,
 				"key": &c.Key, "when": &c.When, "distinct": &c.Distinct, "window": &c.Window}[key]
 			p.decode(v, "counter", c.Name, key, dst)
@@ -257,9 +258,9 @@ func (p *yamlParser) rules(n *yaml.Node) []*ruleSpec {
 		"message", "tags", "mode", "expires", "debug"}
 	for _, item := range p.sequence(n, "rules") {
 		r := &ruleSpec{at: pos{item.Line, item.Column}, Name: nameOf(item),
-			fields: map[string]pos{}}
+			fields: map[string]span{}}
 		p.eachKey(item, "rule", r.Name, keys, func(key string, v *yaml.Node) {
-			r.fields[key] = valuePos(v)
+			r.fields[key] = p.span(v)
 			p.ruleField(r, key, v)
 		})
 		out = append(out, r)
@@ -276,7 +277,6 @@ func (p *yamlParser) ruleField(r *ruleSpec, key string, v *yaml.Node) {
 	case "debug":
 		p.decode(v, "rule", r.Name, key, &r.Debug)
 	case "when":
-		r.whenStyle = v.Style
 		p.decode(v, "rule", r.Name, key, &r.When)
 	default:
 		dst := map[string]*string{"name": &r.Name, "description": &r.Description,
@@ -286,17 +286,120 @@ func (p *yamlParser) ruleField(r *ruleSpec, key string, v *yaml.Node) {
 	}
 }
 
-// valuePos is where an expression's text starts. A block scalar (| or >)
-// starts on the line after its indicator.
-func valuePos(v *yaml.Node) pos {
-	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return pos{v.Line + 1, v.Column + 2}
-	}
-	if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-		return pos{v.Line, v.Column + 1}
-	}
-	return pos{v.Line, v.Column}
+// span maps a scalar's text back to the file, so that an error at an
+// offset inside an expression is reported at its own line and column even
+// when the expression spans lines. YAML joins the lines of a multi-line
+// value with a newline (literal block, |) or a space (folded block, >, and
+// plain or quoted scalars written over several lines); either way each
+// line's text is followed by one joining character, so the offsets of the
+// value and of the lines stay in step.
+type span struct {
+	segs []seg
+	base int // offset of the value's text that offset 0 stands for
 }
+
+// seg is one line of a value: where its text starts and how many runes it
+// holds.
+type seg struct{ line, col, runes int }
+
+func (p *yamlParser) span(v *yaml.Node) span {
+	if v.Kind != yaml.ScalarNode {
+		return span{segs: []seg{{v.Line, v.Column, 0}}}
+	}
+	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return p.blockSpan(v)
+	}
+	col := v.Column
+	if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		col++ // past the quote
+	}
+	segs := []seg{{v.Line, col, 0}}
+	want := utf8.RuneCountInString(v.Value)
+	first := p.line(v.Line)
+	if col-1 <= len(first) {
+		rest := strings.TrimRight(runeSuffix(first, col-1), " \t")
+		segs[0].runes = min(utf8.RuneCountInString(rest), want)
+	}
+	// A plain or quoted scalar continues on the following lines, indented,
+	// each joined to the previous one by a space.
+	got := segs[0].runes
+	for n := v.Line + 1; got < want && n <= len(p.lines); n++ {
+		text := p.line(n)
+		trimmed := strings.TrimLeft(text, " \t")
+		c := utf8.RuneCountInString(text) - utf8.RuneCountInString(trimmed) + 1
+		s := seg{n, c, utf8.RuneCountInString(strings.TrimRight(trimmed, " \t"))}
+		segs = append(segs, s)
+		got += 1 + s.runes
+	}
+	return span{segs: segs}
+}
+
+// blockSpan maps a literal or folded block: its lines start on the line
+// after the indicator, at the indentation of the first line with text.
+func (p *yamlParser) blockSpan(v *yaml.Node) span {
+	indent := -1
+	var segs []seg
+	for n := v.Line + 1; n <= len(p.lines); n++ {
+		text := p.line(n)
+		trimmed := strings.TrimLeft(text, " ")
+		if trimmed == "" {
+			segs = append(segs, seg{n, 1, 0})
+			continue
+		}
+		lead := len(text) - len(trimmed)
+		if indent < 0 {
+			indent = lead
+		}
+		if lead < indent {
+			break // the block ended
+		}
+		segs = append(segs, seg{n, indent + 1, utf8.RuneCountInString(text[indent:])})
+	}
+	if len(segs) == 0 {
+		segs = []seg{{v.Line, v.Column, 0}}
+	}
+	return span{segs: segs}
+}
+
+func (p *yamlParser) line(n int) string {
+	if n < 1 || n > len(p.lines) {
+		return ""
+	}
+	return strings.TrimSuffix(p.lines[n-1], "\r")
+}
+
+// runeSuffix returns s from its n-th rune on.
+func runeSuffix(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[i:]
+		}
+		n--
+	}
+	return ""
+}
+
+// start is where the value's text starts.
+func (s span) start() pos { return s.at(0) }
+
+// at is the position of the rune at offset o of the value.
+func (s span) at(o int) pos {
+	if len(s.segs) == 0 {
+		return pos{}
+	}
+	o += s.base
+	for _, g := range s.segs {
+		if o <= g.runes {
+			return pos{g.line, g.col + o}
+		}
+		o -= g.runes + 1
+	}
+	last := s.segs[len(s.segs)-1]
+	return pos{last.line, last.col + last.runes}
+}
+
+// shift returns the span of the value's text from offset o on.
+func (s span) shift(o int) span { s.base += o; return s }
 
 func contains(list []string, s string) bool {
 	for _, v := range list {

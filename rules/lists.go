@@ -41,7 +41,6 @@ type List struct {
 	cidrs   *bart.Lite
 	asns    map[int]struct{}
 	strings map[string]struct{}
-	hash    string
 }
 
 // Contains reports whether v is in the list. A value of the wrong type, or
@@ -137,7 +136,6 @@ func buildList(fsys fs.FS, dir string, s *listSpec, file string) (*List, Errors)
 	if len(s.Values) == 0 && s.File == "" {
 		fail(s.at, "a list needs values or a file")
 	}
-	l.hash = fingerprint(l.Kind, strings.Join(s.Values, "\n"), s.File)
 	return l, errs
 }
 
@@ -240,4 +238,35 @@ func isCountryCode(v string) bool {
 		}
 	}
 	return true
+}
+
+// recordingFS keeps a copy of every file read through it, for the Bundle.
+type recordingFS struct {
+	fsys fs.FS
+	read map[string][]byte
+}
+
+func (r *recordingFS) Open(name string) (fs.File, error) { return r.fsys.Open(name) }
+
+func (r *recordingFS) ReadFile(name string) ([]byte, error) {
+	data, err := fs.ReadFile(r.fsys, name)
+	if err == nil {
+		r.read[name] = data
+	}
+	return data, err
+}
+
+// bundleFS serves a Bundle's files; only ReadFile is needed.
+type bundleFS map[string][]byte
+
+func (b bundleFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+}
+
+func (b bundleFS) ReadFile(name string) ([]byte, error) {
+	data, ok := b[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+	}
+	return data, nil
 }
