@@ -7,7 +7,6 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/google/uuid"
 
-	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals"
 	"github.com/verdictrisk/verdict/signals/profile"
 )
@@ -19,6 +18,11 @@ type DecideOptions struct {
 	// DryRun decides without recording: no profile, counter or dedupe
 	// change. Counters are read as they are.
 	DryRun bool
+	// Adjust, if set, changes the signals after enrichment and again after
+	// the profile step, before counters and rules run. Rule tests use it
+	// to give an event the geo, network or device values that reference
+	// data would have found.
+	Adjust func(*signals.Set)
 }
 
 // Decide validates ev, makes its decision and records the event into state.
@@ -54,6 +58,9 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	s := &d.Signals
 	s.Velocity = &d.counts
 	e.enrich(ev, s)
+	if o.Adjust != nil {
+		o.Adjust(s)
+	}
 	d.userKey = s.User.Key
 
 	var h *profile.Handle
@@ -69,6 +76,9 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 		defer h.Release()
 		e.userSignals(ev, s, h.Profile())
 	}
+	if o.Adjust != nil {
+		o.Adjust(s)
+	}
 
 	v := e.vms.Get().(*vm.VM)
 	defer e.vms.Put(v)
@@ -77,6 +87,9 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	env := any(*s)
 	e.count(v, st, ev, env, s.Velocity, o.DryRun)
 	e.evaluate(v, st, ev, d, env, o.Explain)
+	if st.shadow != nil {
+		e.evaluateShadow(v, st, ev, d, o.DryRun, o.Explain)
+	}
 
 	if !o.DryRun {
 		if h != nil {
@@ -113,76 +126,6 @@ func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, env any, counts *sign
 		return
 	}
 	for i, k := range st.set.Counters {
-		key, distinct, ok, err := k.Apply(v, env)
-		if err != nil {
-			e.ruleError("counter:"+k.Name, err)
-			continue
-		}
-		switch {
-		case !ok:
-			// The event does not count; rules still read the count so far
-			// under its key, when it has one.
-			if key != 0 {
-				counts[i] = st.counters[i].Peek(key, ev.at)
-			}
-		case dry:
-			counts[i] = st.counters[i].Peek(key, ev.at)
-		default:
-			counts[i] = st.counters[i].Add(key, distinct, ev.at)
-		}
+		counts[i] = e.applyCounter(v, k, st.counters[i], ev, env, dry)
 	}
-}
-
-// evaluate runs the rules and fills the decision's verdict.
-func (e *Engine) evaluate(v *vm.VM, st *ruleState, ev *Event, d *Decision, env any, explain bool) {
-	var res rules.Result
-	st.set.Evaluate(v, env, ev.received, explain, &res)
-	d.Action, d.Score = res.Action, res.Score
-	d.Reasons = make([]Reason, 0, len(res.Matched))
-	for _, m := range res.Matched {
-		d.Reasons = append(d.Reasons, reasonOf(m))
-	}
-	for _, m := range res.Shadow {
-		d.Shadow = append(d.Shadow, reasonOf(m))
-	}
-	for _, f := range res.Failed {
-		e.ruleError(f.Rule.Name, f.Err)
-	}
-	d.Missing = d.Signals.Missing.Names()
-	if explain {
-		d.Explain = explainOf(res.Trace, d)
-	}
-}
-
-func reasonOf(m rules.Match) Reason {
-	return Reason{Code: m.Rule.Reason, Rule: m.Rule.Name, Score: m.Rule.Score,
-		Action: m.Rule.Action, Message: m.Message}
-}
-
-func (e *Engine) ruleError(name string, err error) {
-	e.met.ruleErrors.WithLabelValues(name).Inc()
-	if e.ruleErrLog.allow(name, time.Now()) {
-		e.log.Warn("rule evaluation failed; counted as not matched", "rule", name, "err", err)
-	}
-}
-
-func explainOf(trace []rules.Trace, d *Decision) []RuleResult {
-	out := make([]RuleResult, 0, len(trace))
-	for _, t := range trace {
-		r := RuleResult{Rule: t.Rule.Name, Matched: t.Matched, Shadow: t.Rule.Shadow,
-			Skipped: t.Skipped, TookNS: t.Took.Nanoseconds()}
-		if t.Err != nil {
-			r.Error = t.Err.Error()
-		}
-		if len(t.Rule.Reads) > 0 {
-			r.Reads = map[string]any{}
-			for _, p := range t.Rule.Reads {
-				if v, ok := lookupPath(d, p); ok {
-					r.Reads[p] = v
-				}
-			}
-		}
-		out = append(out, r)
-	}
-	return out
 }

@@ -33,6 +33,9 @@ type Decision struct {
 	Repeated bool `json:"repeated,omitempty"`
 	// Explain holds every rule's result when an explanation was asked for.
 	Explain []RuleResult `json:"explain,omitempty"`
+	// ShadowSet is the shadow rule set's decision, when one runs and an
+	// explanation was asked for.
+	ShadowSet *ShadowSetResult `json:"shadow_set,omitempty"`
 
 	counts   signals.Counts
 	counters []string
@@ -59,6 +62,14 @@ type RuleResult struct {
 	Error   string         `json:"error,omitempty"`
 	TookNS  int64          `json:"took_ns"`
 	Reads   map[string]any `json:"reads,omitempty"`
+}
+
+// ShadowSetResult is what the rule set running in shadow decided.
+type ShadowSetResult struct {
+	RulesVersion string       `json:"rules_version"`
+	Action       rules.Action `json:"action"`
+	Score        int          `json:"score"`
+	Reasons      []Reason     `json:"reasons"`
 }
 
 // UserKey returns the identity the decision's state was kept under.

@@ -56,6 +56,12 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 			b = append(b, ex...)
 		}
 	}
+	if d.ShadowSet != nil {
+		if sh, err := json.Marshal(d.ShadowSet); err == nil {
+			b = append(b, `,"shadow_set":`...)
+			b = append(b, sh...)
+		}
+	}
 	b = append(b, `,"signals":`...)
 	b = setPlan().append(b, reflect.ValueOf(&d.Signals).Elem())
 	b = b[:len(b)-1] // reopen the signals object for the counts by name

@@ -48,6 +48,10 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	d.Shadow = []engine.Reason{{Code: "c", Rule: "r", Score: 5, Action: rules.Deny}}
 	d.Reasons = []engine.Reason{{Code: "a", Rule: "b", Score: 1, Message: "m"}}
 	d.Repeated = true
+	d.Explain = []engine.RuleResult{{Rule: "b", Matched: true, TookNS: 40,
+		Reads: map[string]any{"ip.country": "BR", "velocity.x": 3}}}
+	d.ShadowSet = &engine.ShadowSetResult{RulesVersion: "v2", Action: rules.StepUp, Score: 55,
+		Reasons: []engine.Reason{{Code: "n", Rule: "new", Score: 55}}}
 	d.Time = time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
 	got := map[string]any{}
 	out := d.AppendJSON(nil)

@@ -22,7 +22,14 @@
 //	decisions_total{action}              decisions made, by action
 //	decision_duration_seconds            engine time per decision (histogram)
 //	reason_hits_total{code}              matched rules, by reason code
-//	rule_errors_total{rule}              rule evaluations that failed
+//	rule_evaluations_total{rule}         rule conditions evaluated
+//	rule_matches_total{rule,mode}        rules matched; mode is active or shadow
+//	rule_errors_total{rule}              rule evaluations that failed (counted as
+//	                                     not matched); counters as counter:<name>
+//	rule_evaluation_duration_seconds{rule}  time per rule (histogram, 1 decision in 16)
+//	shadow_set_decisions_total{result}   decisions of the shadow rule set: agree, disagree
+//	shadow_set_disagreements_total{live_action,shadow_action}
+//	shadow_set_rule_matches_total{rule}  rules of the shadow rule set matched
 //	events_repeated_total                events answered from the dedupe memory
 //	signal_missing_total{family}         decisions made without a signal family
 package engine
@@ -66,6 +73,9 @@ type DomainSet interface {
 // left nil is reported missing in each decision.
 type Options struct {
 	Rules *rules.Set
+	// ShadowRules, if set, is a candidate rule set decided beside Rules on
+	// every event without effect (see Engine.SetShadowRules). Default none.
+	ShadowRules *rules.Set
 	// City and ASN are the geo sources; nil means no geo data.
 	City CitySource
 	ASN  ASNSource
@@ -139,13 +149,7 @@ type Engine struct {
 	// unavailable are the families with no source at all.
 	unavailable uint16
 	ruleErrLog  *rateLimiter
-}
-
-// ruleState is a rule set with the velocity counters bound to it.
-type ruleState struct {
-	set      *rules.Set
-	counters []*velocity.Counter
-	names    []string
+	rr          ruleRuntime
 }
 
 // New builds an engine.
@@ -176,26 +180,13 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.met = newMetrics(opts.Registerer)
 	e.unavailable = e.noSource()
+	e.initRules()
 	e.SetRules(opts.Rules)
+	if opts.ShadowRules != nil {
+		e.SetShadowRules(opts.ShadowRules)
+	}
 	return e, nil
 }
-
-// SetRules makes set the active rule set. Decisions already running finish
-// on the set they started with; counters whose definition did not change
-// keep their counts.
-func (e *Engine) SetRules(set *rules.Set) {
-	st := &ruleState{set: set}
-	for _, k := range set.Counters {
-		st.counters = append(st.counters, e.opts.Velocity.Counter(velocity.Spec{
-			Name: k.Name, Window: k.Window, Distinct: k.Distinct}))
-		st.names = append(st.names, k.Name)
-	}
-	e.state.Store(st)
-	e.opts.Velocity.Retain(st.counters)
-}
-
-// Rules returns the active rule set.
-func (e *Engine) Rules() *rules.Set { return e.state.Load().set }
 
 // Profiles returns the profile store.
 func (e *Engine) Profiles() *profile.Store { return e.opts.Profiles }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,31 +101,4 @@ func (e *Engine) noSource() uint16 {
 		f.Add(signals.FamilyEmail)
 	}
 	return uint16(f)
-}
-
-// lookupPath finds a signal by its rule name (ip.country,
-// velocity.failed_per_ip) for an explanation.
-func lookupPath(d *Decision, path string) (any, bool) {
-	if name, ok := strings.CutPrefix(path, "velocity."); ok {
-		v, found := d.Velocity()[name]
-		return v, found
-	}
-	b, err := json.Marshal(&d.Signals)
-	if err != nil {
-		return nil, false
-	}
-	var cur any
-	if json.Unmarshal(b, &cur) != nil {
-		return nil, false
-	}
-	for _, part := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
 }
