@@ -92,6 +92,7 @@ type Counter struct {
 	Hash string
 	File string
 	Line int
+	col  int
 
 	key, when, distinct *vm.Program
 }
@@ -384,7 +385,7 @@ func (c *compiler) counter(file string, s *counterSpec) {
 		return
 	}
 	k := &Counter{Name: s.Name, Description: s.Description, Index: len(c.set.Counters),
-		Distinct: s.Distinct != "", File: file, Line: s.at.line}
+		Distinct: s.Distinct != "", File: file, Line: s.at.line, col: s.at.col}
 	w, err := parseWindow(s.Window)
 	if err != nil {
 		c.fail(file, s.fields["window"].start(), "counter", s.Name, "window: %v", err)
@@ -450,7 +451,7 @@ func (c *compiler) rule(file string, s *ruleSpec) *Rule {
 	c.ruleAction(site.at(s.fields["action"]), s.Action, r)
 	c.ruleMode(site.at(s.fields["mode"]), s.Mode, r)
 	c.ruleExpiry(site.at(s.fields["expires"]), s.Expires, r)
-	if s.Score == 0 && r.Action == None {
+	if s.Score == 0 && s.Action == "" {
 		c.fail(file, s.at, "rule", s.Name, "a rule needs a score, an action, or both")
 	}
 	if s.When == "" {

@@ -105,13 +105,13 @@ func lintUnused(s *Set, used map[string]bool) Errors {
 	for _, n := range names {
 		if !used["list:"+n] {
 			l := s.Lists[n]
-			out = append(out, &Error{File: l.File, Line: l.Line, Col: 1, Kind: "list", Rule: n,
+			out = append(out, &Error{File: l.File, Line: l.Line, Col: l.col, Kind: "list", Rule: n,
 				Warn: true, Msg: "the list is not used by any rule or counter"})
 		}
 	}
 	for _, k := range s.Counters {
 		if !used["counter:"+k.Name] {
-			out = append(out, &Error{File: k.File, Line: k.Line, Col: 1, Kind: "counter",
+			out = append(out, &Error{File: k.File, Line: k.Line, Col: k.col, Kind: "counter",
 				Rule: k.Name, Warn: true, Msg: "the counter is not read by any rule"})
 		}
 	}

@@ -37,6 +37,7 @@ type List struct {
 	// File and Line are where the list is declared.
 	File string
 	Line int
+	col  int
 
 	cidrs   *bart.Lite
 	asns    map[int]struct{}
@@ -116,7 +117,7 @@ func buildList(fsys fs.FS, dir string, s *listSpec, file string) (*List, Errors)
 		return nil, errs
 	}
 	l := &List{Name: s.Name, Kind: s.Kind, Description: s.Description, Source: "inline",
-		File: file, Line: s.at.line}
+		File: file, Line: s.at.line, col: s.at.col}
 	l.init()
 	for i, v := range s.Values {
 		if err := l.add(v); err != nil {
