@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -87,4 +88,83 @@ func SignalNames() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Assign sets the signal name (as rules write it) in env to value, converting
+// YAML or JSON scalars (a whole float to an int, an int to a float, a list
+// of strings). Rule tests use it to give an event what reference data would
+// have found. velocity and event.properties cannot be assigned: counters
+// count, and properties come with the event.
+func Assign(env *signals.Set, name string, value any) error {
+	idx, ok := signalFields()[name]
+	if !ok || name == "velocity" || name == "event.properties" {
+		return fmt.Errorf("%s is not a signal that can be set%s", name,
+			suggestName(name, SignalNames()))
+	}
+	f := reflect.ValueOf(env).Elem().FieldByIndex(idx)
+	v, err := convert(value, f.Type())
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	f.Set(v)
+	return nil
+}
+
+func convert(value any, t reflect.Type) (reflect.Value, error) {
+	bad := fmt.Errorf("%v (%T) is not a %s", value, value, kindName(t))
+	switch t.Kind() {
+	case reflect.String:
+		if s, ok := value.(string); ok {
+			return reflect.ValueOf(s), nil
+		}
+	case reflect.Bool:
+		if b, ok := value.(bool); ok {
+			return reflect.ValueOf(b), nil
+		}
+	case reflect.Int:
+		switch n := value.(type) {
+		case int:
+			return reflect.ValueOf(n), nil
+		case float64:
+			if n == float64(int(n)) {
+				return reflect.ValueOf(int(n)), nil
+			}
+		}
+	case reflect.Float64:
+		switch n := value.(type) {
+		case int:
+			return reflect.ValueOf(float64(n)), nil
+		case float64:
+			return reflect.ValueOf(n), nil
+		}
+	case reflect.Slice:
+		items, ok := value.([]any)
+		if !ok || t.Elem().Kind() != reflect.String {
+			return reflect.Value{}, bad
+		}
+		out := make([]string, len(items))
+		for i, it := range items {
+			if out[i], ok = it.(string); !ok {
+				return reflect.Value{}, bad
+			}
+		}
+		return reflect.ValueOf(out), nil
+	}
+	return reflect.Value{}, bad
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int:
+		return "whole number"
+	case reflect.Float64:
+		return "number"
+	case reflect.Slice:
+		return "list of strings"
+	}
+	return t.String()
 }

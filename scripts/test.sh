@@ -10,6 +10,10 @@ if [[ -n $unformatted ]]; then
 	exit 1
 fi
 go vet ./...
+# The default rule pack checks clean and passes its tests, through the
+# commands an analyst runs (the Go tests check the same from the inside).
+go run ./cmd/verdict check -q rules/default
+go run ./cmd/verdict test --require-coverage rules/default/tests
 # The race detector on the packages with concurrent state; the rest plainly.
 go test -count=1 ./...
 go test -count=1 -race ./engine/... ./signals/velocity/... ./signals/profile/...

@@ -36,15 +36,8 @@ func checkCmd(ctx context.Context, args []string, s stdio) int {
 			"Exit status: 0 clean, 1 errors (verdictd would refuse the set), 2 warnings only.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseCommand(fs, args, true); !ok {
+		return code
 	}
 	status := checkClean
 	for _, p := range fs.Args() {
@@ -55,6 +48,23 @@ func checkCmd(ctx context.Context, args []string, s stdio) int {
 		}
 	}
 	return status
+}
+
+// parseCommand parses a command's flags. ok is false when the command must
+// stop with code: help was asked for, a flag is wrong, or an argument is
+// needed and none was given.
+func parseCommand(fs *flag.FlagSet, args []string, needArgs bool) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if needArgs && fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage, false
+	}
+	return 0, true
 }
 
 // checkPath checks one rule set and returns its exit status.

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"log/slog"
 
 	"github.com/verdictrisk/verdict/engine"
-	"github.com/verdictrisk/verdict/feeds/refdata"
 	"github.com/verdictrisk/verdict/rules"
 )
 
@@ -77,24 +75,15 @@ func newEngine(rulesDir, dataDir string) (*engine.Engine, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := refdata.Open(dataDir, slog.New(slog.DiscardHandler))
+	opts, closeData, err := dataOptions(dataDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := engine.Options{Rules: set, Devices: data.Devices}
-	if data.City != nil {
-		opts.City = data.City
-	}
-	if data.ASN != nil {
-		opts.ASN = data.ASN
-	}
-	if data.Disposable != nil {
-		opts.Disposable = data.Disposable
-	}
+	opts.Rules = set
 	eng, err := engine.New(opts)
 	if err != nil {
-		data.Close()
+		closeData()
 		return nil, nil, err
 	}
-	return eng, func() { eng.Close(); data.Close() }, nil
+	return eng, func() { eng.Close(); closeData() }, nil
 }
