@@ -1,0 +1,249 @@
+// Package replay runs a recorded stream of events through two rule sets side
+// by side, a baseline and a candidate, and reports what the candidate would
+// change: actions by set, the changed decisions by rule and reason, step-up
+// and deny rates, and, for labelled streams, the attacks each set caught and
+// the legitimate users it disturbed. `verdict replay` is its command line.
+//
+// Each set runs in its own engine with its own in-memory state (counters,
+// profiles, dedupe memory), so that each evolves from the same events as it
+// would have in production; the engines' clocks follow the events' times, so
+// windows and expiries are those of the stream, not of today. The two run
+// concurrently, each on its own goroutine, while a third decodes the stream.
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/verdictrisk/verdict/engine"
+	"github.com/verdictrisk/verdict/rules"
+	"github.com/verdictrisk/verdict/signals/device"
+	"github.com/verdictrisk/verdict/signals/velocity"
+)
+
+// Options configure a replay.
+type Options struct {
+	Baseline, Candidate *rules.Set
+	// Engine is the template of both engines: its signal sources (City,
+	// ASN, Devices, Disposable, Proxies) are shared; rules, state and clock
+	// are each engine's own. The zero value has no reference data.
+	Engine engine.Options
+	// Out, if set, receives each changed decision as a JSON line.
+	Out io.Writer
+	// Progress, if set, is called about five times a second with the
+	// source's progress and the records done.
+	Progress func(done, total int64, records int)
+}
+
+// batchSize is how many records travel together between the goroutines:
+// large enough that channel hand-offs cost nothing per event, small enough
+// that the two engines stay close in the stream.
+const batchSize = 256
+
+// Outcome is what one set decided for one record.
+type Outcome struct {
+	Action  rules.Action    `json:"action"`
+	Score   int             `json:"score"`
+	Reasons []engine.Reason `json:"reasons"`
+	err     error           // the engine refused the event
+}
+
+type batch struct {
+	recs     []*Record
+	base     []Outcome
+	cand     []Outcome
+	finished sync.WaitGroup
+}
+
+// Run replays src and returns the report. It stops at the end of the
+// stream, on a stream error, or when ctx ends (the report then covers what
+// was replayed, and the error says why it stopped).
+func Run(ctx context.Context, src Source, opts Options) (*Report, error) {
+	if opts.Baseline == nil || opts.Candidate == nil {
+		return nil, fmt.Errorf("replay: a baseline and a candidate rule set are required")
+	}
+	if opts.Engine.Devices == nil {
+		p, err := device.NewParser(device.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("user-agent parser: %w", err)
+		}
+		opts.Engine.Devices = p
+	}
+	base, err := newSide(opts.Engine, opts.Baseline)
+	if err != nil {
+		return nil, err
+	}
+	defer base.eng.Close()
+	cand, err := newSide(opts.Engine, opts.Candidate)
+	if err != nil {
+		return nil, err
+	}
+	defer cand.eng.Close()
+
+	start := time.Now()
+	rep := newReport(opts.Baseline, opts.Candidate)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	toBase, toCand := make(chan *batch, 4), make(chan *batch, 4)
+	toCollect := make(chan *batch, 8)
+	var wg sync.WaitGroup
+	wg.Go(func() { base.run(ctx, toBase, func(b *batch) []Outcome { return b.base }) })
+	wg.Go(func() { cand.run(ctx, toCand, func(b *batch) []Outcome { return b.cand }) })
+	var readErr error
+	wg.Go(func() {
+		readErr = read(ctx, src, toBase, toCand, toCollect)
+	})
+	outErr := collect(toCollect, rep, opts, src)
+	cancel()
+	wg.Wait()
+	rep.Elapsed = time.Since(start)
+	switch {
+	case readErr != nil:
+		return rep, readErr
+	case outErr != nil:
+		return rep, fmt.Errorf("write changed decisions: %w", outErr)
+	}
+	return rep, nil
+}
+
+// side is one rule set's engine and its clock.
+type side struct {
+	eng   *engine.Engine
+	clock atomic.Int64
+}
+
+func newSide(tmpl engine.Options, set *rules.Set) (*side, error) {
+	s := &side{}
+	now := func() time.Time { return time.Unix(0, s.clock.Load()).UTC() }
+	o := tmpl
+	o.Rules, o.ShadowRules, o.Now, o.Registerer = set, nil, now, nil
+	o.Profiles = nil // in memory
+	o.Logger = slog.New(slog.DiscardHandler)
+	o.Velocity = velocity.NewStore(velocity.Options{Clock: now, Logger: o.Logger})
+	eng, err := engine.New(o)
+	if err != nil {
+		return nil, err
+	}
+	s.eng = eng
+	return s, nil
+}
+
+// run decides every record of every batch in order.
+func (s *side) run(ctx context.Context, in <-chan *batch, out func(*batch) []Outcome) {
+	for b := range in {
+		res := out(b)
+		for i, rec := range b.recs {
+			if rec.Err != nil || ctx.Err() != nil {
+				continue
+			}
+			// The clock follows the stream; an event without a time
+			// happens when the one before it did.
+			if at := rec.At.UnixNano(); !rec.At.IsZero() && at > s.clock.Load() {
+				s.clock.Store(at)
+			}
+			ev := rec.Event // each engine validates its own copy
+			d, err := s.eng.Decide(ctx, &ev)
+			if err != nil {
+				res[i] = Outcome{err: err}
+				continue
+			}
+			res[i] = Outcome{Action: d.Action, Score: d.Score, Reasons: d.Reasons}
+		}
+		b.finished.Done()
+	}
+}
+
+// read decodes the stream into batches and hands each to both engines and,
+// in order, to the collector.
+func read(ctx context.Context, src Source, toBase, toCand, toCollect chan<- *batch) error {
+	defer close(toBase)
+	defer close(toCand)
+	defer close(toCollect)
+	b := newBatch()
+	// A batch goes to both engines before the collector, so that the
+	// collector only ever waits for batches both engines have; a batch
+	// left behind by a cancellation is waited for by no one.
+	flush := func() bool {
+		if len(b.recs) == 0 {
+			return true
+		}
+		b.base, b.cand = make([]Outcome, len(b.recs)), make([]Outcome, len(b.recs))
+		b.finished.Add(2)
+		for _, ch := range []chan<- *batch{toBase, toCand, toCollect} {
+			select {
+			case ch <- b:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		b = newBatch()
+		return true
+	}
+	for {
+		rec, err := src.Next()
+		if err == io.EOF {
+			flush()
+			return nil
+		}
+		if err != nil {
+			flush()
+			return err
+		}
+		b.recs = append(b.recs, rec)
+		if len(b.recs) == batchSize && !flush() {
+			return ctx.Err()
+		}
+	}
+}
+
+func newBatch() *batch { return &batch{recs: make([]*Record, 0, batchSize)} }
+
+// collect compares the two Outcomes of every record, in stream order.
+func collect(in <-chan *batch, rep *Report, opts Options, src Source) error {
+	var outErr error
+	var enc *json.Encoder
+	if opts.Out != nil {
+		enc = json.NewEncoder(opts.Out)
+	}
+	last := time.Now()
+	for b := range in {
+		b.finished.Wait()
+		for i, rec := range b.recs {
+			changed := rep.add(rec, &b.base[i], &b.cand[i])
+			if changed && enc != nil && outErr == nil {
+				outErr = enc.Encode(changeOf(rec, &b.base[i], &b.cand[i]))
+			}
+		}
+		if opts.Progress != nil && time.Since(last) > 200*time.Millisecond {
+			done, total := src.Progress()
+			opts.Progress(done, total, rep.Records)
+			last = time.Now()
+		}
+	}
+	if opts.Progress != nil {
+		done, total := src.Progress()
+		opts.Progress(done, total, rep.Records)
+	}
+	return outErr
+}
+
+// Change is one line of the --out file: an event whose action differs.
+type Change struct {
+	Pos       string          `json:"pos"`
+	EventID   string          `json:"event_id,omitempty"`
+	Label     *Label          `json:"label,omitempty"`
+	Baseline  Outcome         `json:"baseline"`
+	Candidate Outcome         `json:"candidate"`
+	Event     json.RawMessage `json:"event"`
+}
+
+func changeOf(rec *Record, base, cand *Outcome) Change {
+	return Change{Pos: rec.Pos, EventID: rec.Event.ID, Label: rec.Label, Baseline: *base,
+		Candidate: *cand, Event: rec.Raw}
+}
