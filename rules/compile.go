@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -221,7 +222,7 @@ func compile(fsys fs.FS, files map[string][]byte, root string) (*Set, error) {
 		return nil, relocate(errs, root).sorted()
 	}
 	c.set.Warnings = relocate(append(errs, lint(c.set, c.used)...), root).sorted()
-	b := &Bundle{Root: root, Rules: names, Files: rf.read}
+	b := &Bundle{Root: root, Rules: slices.Clone(names), Files: rf.read}
 	for _, n := range names {
 		b.Files[n] = files[n]
 	}

@@ -110,6 +110,10 @@ func TestLoadDirNamesFilesAsGiven(t *testing.T) {
 	if s.Rules[0].File != filepath.Join(dir, "a.yaml") || s.Lists["vip"].Source != filepath.Join(dir, "lists/vip.txt") {
 		t.Errorf("files: rule %s, list %s", s.Rules[0].File, s.Lists["vip"].Source)
 	}
+	again, err := CompileBundle(s.Bundle())
+	if err != nil || again.Version != s.Version || again.Rules[0].File != s.Rules[0].File {
+		t.Errorf("the bundle of a folder does not rebuild it: %v", err)
+	}
 	write("lists/vip.txt", "alice\nbob\n")
 	s2, err := LoadDir(dir)
 	if err != nil {

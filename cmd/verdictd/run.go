@@ -35,6 +35,7 @@ type config struct {
 	proxies   string
 	logLevel  string
 	logFormat string
+	reload    reloadConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -49,6 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"comma-separated CIDRs of proxies whose forwarded_for is believed (default: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	c.reload.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -83,6 +85,7 @@ type service struct {
 	engine   *engine.Engine
 	registry *prometheus.Registry
 	api      *api.Server
+	reloads  *reloads
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -110,7 +113,7 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 	s := &service{log: log, cfg: cfg, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	set, err := loadRules(cfg.rulesDir)
+	set, shadow, err := s.startRules()
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +132,7 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 		s.close()
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	opts := engine.Options{Rules: set, Devices: s.data.Devices, Profiles: s.profiles,
+	opts := engine.Options{Rules: s.bootRules(set), Devices: s.data.Devices, Profiles: s.profiles,
 		Velocity: s.velocity, Proxies: proxies, Logger: log, Registerer: s.registry}
 	if s.data.City != nil {
 		opts.City = s.data.City
@@ -145,6 +148,10 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 		return nil, err
 	}
 	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log})
+	if err := s.attachRules(set, shadow); err != nil {
+		s.close()
+		return nil, err
+	}
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
 		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
 	if len(s.data.Missing) > 0 {
@@ -222,6 +229,7 @@ func (s *service) serve(ctx context.Context) error {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	defer s.watchRules(ctx)()
 	s.log.Info("listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
