@@ -5,7 +5,10 @@
 # bin/replay itself. It then:
 #   1. writes the labelled sample stream state/sample.jsonl from the reference
 #      data in data/ (once; delete the file to make it again);
-#   2. starts verdictd on a fresh state folder, state/demo/, and waits for it;
+#   2. starts verdictd on a fresh state folder, state/demo/, with the rule files
+#      in state/rules/ (copied from rules/default/ on the first run; verdictd
+#      watches them and reloads on every change) and the admin API's token in
+#      state/admin-token (made on the first run), and waits for it;
 #   3. replays the sample through the decision API and prints the summary;
 #   4. prints a curl command to try, and keeps verdictd running until Ctrl-C.
 #
@@ -114,9 +117,32 @@ if curl -s -o /dev/null --max-time 2 "$url/healthz"; then
 	die "something already answers on $listen; stop it or set VERDICT_LISTEN=127.0.0.1:PORT"
 fi
 
+# The rule files are the analyst's to edit, so they live outside state/demo/
+# and survive a new make run; delete state/rules/ to start again from the
+# default pack.
+rules=state/rules
+if [[ ! -d $rules ]]; then
+	mkdir -p "$rules"
+	cp rules/default/*.yaml "$rules/"
+	echo "run-demo: copied the default rule pack to $rules/"
+else
+	for f in rules/default/*.yaml; do
+		if ! cmp -s "$f" "$rules/$(basename "$f")"; then
+			echo "run-demo: $rules/ differs from rules/default/ (your edits, or a newer" \
+				"default pack); delete $rules/ to start again from the default pack"
+			break
+		fi
+	done
+fi
+token_file=state/admin-token
+if [[ ! -s $token_file ]]; then
+	(umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$token_file")
+fi
+
 rm -rf "$state"
 mkdir -p "$state"
-bin/verdictd --listen "$listen" --data data --state "$state" >"$log" 2>&1 &
+bin/verdictd --listen "$listen" --data data --state "$state" --rules "$rules" \
+	--admin-token-file "$token_file" >"$log" 2>&1 &
 pid=$!
 echo "run-demo: started verdictd (pid $pid) on $url; log in $log"
 
@@ -154,6 +180,12 @@ reset on every make run). Try a decision:
 
 Then send it again with "ip": "1.120.7.9" (Australia, minutes after Germany) and compare;
 add ?explain=true to the URL to see every rule. Metrics: $url/metrics
+
+Rules: verdictd runs the rule files in $rules/ and reloads them when they change
+(a broken file is rejected and the running rules stay). docs/rules.md shows how to
+write, check, test and replay a rule first. Reload by hand with:
+
+  curl -s -X POST -H "Authorization: Bearer \$(cat $token_file)" $url/v1/admin/reload
 
 Press Ctrl-C to stop.
 EOF
