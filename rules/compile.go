@@ -18,7 +18,12 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	exprcompiler "github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/verdictrisk/verdict/signals"
@@ -545,15 +550,11 @@ func (c *compiler) expr(at site, src string, kind exprKind) *vm.Program {
 		return nil
 	}
 	p := &patcher{set: c.set, used: c.used}
-	opts := append(c.options(), expr.Patch(p))
+	opts := c.options()
 	if kind == kindBool {
 		opts = append(opts, expr.AsBool())
 	}
-	prog, err := expr.Compile(src, opts...)
-	if len(p.errs) > 0 {
-		// The patcher's error explains the checker's that follows it.
-		err = p.errs[0]
-	}
+	prog, err := compileExpr(src, p, opts...)
 	if err != nil {
 		c.exprError(at, src, err)
 		return nil
@@ -565,6 +566,43 @@ func (c *compiler) expr(at site, src string, kind exprKind) *vm.Program {
 		}
 	}
 	return prog
+}
+
+// compileExpr is expr.Compile with the patcher run on the parsed tree before
+// the one type check. (expr.Patch type-checks the tree once before patching
+// and keeps the types it found on call nodes, so the arguments of a function
+// call, such as in_list("l", ip.asm), were never checked again after the
+// patch: a misspelt signal there compiled.)
+func compileExpr(src string, p *patcher, opts ...expr.Option) (*vm.Program, error) {
+	config := conf.CreateNew()
+	for _, op := range opts {
+		op(config)
+	}
+	for name := range config.Disabled {
+		delete(config.Builtins, name)
+	}
+	config.Check()
+	tree, err := parser.ParseWithConfig(src, config)
+	if err != nil {
+		return nil, err
+	}
+	ast.Walk(&tree.Node, p)
+	if len(p.errs) > 0 {
+		return nil, p.errs[0]
+	}
+	if _, err := checker.Check(tree, config); err != nil {
+		return nil, err
+	}
+	if config.Optimize {
+		if err := optimizer.Optimize(&tree.Node, config); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return exprcompiler.Compile(tree, config)
 }
 
 func outKind(p *vm.Program) reflect.Kind {

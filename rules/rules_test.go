@@ -120,6 +120,15 @@ func TestCompileRejects(t *testing.T) {
 			"already defined"},
 		{"unknown family", "rules:\n  - name: r\n    when: missing(\"gps\")\n    score: 1\n",
 			`unknown signal family "gps"`},
+		// Arguments of function calls are checked like the rest (they were
+		// not while the patching went through expr.Patch).
+		{"typo in a list lookup", "lists:\n  - {name: l, kind: asn, values: [1]}\n" +
+			"rules:\n  - {name: r, when: 'in_list(\"l\", ip.asm)', score: 1}\n",
+			`r.yaml:4:38: rule "r": unknown signal ip.asm (did you mean asn?)`},
+		{"typo in a builtin's argument", "rules:\n  - {name: r, when: 'lower(device.browsr) == \"x\"', score: 1}\n",
+			`unknown signal device.browsr (did you mean browser?)`},
+		{"unknown counter in an argument", "rules:\n  - {name: r, when: 'abs(velocity.nope) > 1', score: 1}\n",
+			`no counter "nope" is declared`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
