@@ -29,6 +29,7 @@ type ruleRuntime struct {
 	shadowSet *rules.Set
 	// shadowVelocity holds the counters only the shadow set declares, so
 	// that they never touch the live counters. In memory only.
+	// TODO: snapshot it too; today the shadow set's own counters start empty after a restart.
 	shadowVelocity *velocity.Store
 	met            *ruleMetrics
 	shadowLog      *rateLimiter

@@ -30,7 +30,9 @@ var Enums = map[string][]string{
 	"device.type": {"desktop", "mobile", "tablet", "bot", "other"},
 }
 
-// lint finds what loads but is likely a mistake: lists and counters that no
+// lint finds what loads but is likely a mistake (it runs only on a set
+// that compiles; TODO: lint the parts of a broken set that compile, so that
+// check shows warnings and errors in one pass): lists and counters that no
 // expression reads, rules that can never match, rules whose effect another
 // rule's forced action always overrides, expired exceptions, and debug
 // switches left on.
