@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/verdictrisk/verdict/engine"
-	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/geo/geotest"
 )
@@ -35,23 +35,18 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := refdata.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { data.Close() })
 	set, err := rules.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{world: world, clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	eng, err := engine.New(engine.Options{Rules: set, City: data.City, ASN: data.ASN,
-		Devices: data.Devices, Now: func() time.Time { return f.clock }})
+	st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: dir,
+		Tune: func(o *engine.Options) { o.Now = func() time.Time { return f.clock } }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { eng.Close() })
-	f.eng = eng
+	t.Cleanup(func() { st.Close() })
+	f.eng = st.Engine
 	return f
 }
 
@@ -93,8 +88,8 @@ func TestPublicAddressIsEnriched(t *testing.T) {
 	if ip.Country != "DE" || ip.City != "Berlin" || ip.ASN != 3320 || ip.Org != "Deutsche Telekom AG" {
 		t.Errorf("ip signals = %+v", ip)
 	}
-	if len(d.Missing) != 1 || d.Missing[0] != "email_domains" {
-		t.Errorf("missing = %v, want only email_domains", d.Missing)
+	if len(d.Missing) != 0 {
+		t.Errorf("missing = %v, want none", d.Missing)
 	}
 	if d.Action.String() != "allow" || d.ID == "" || d.RulesVersion == "" {
 		t.Errorf("decision = %+v", d)
