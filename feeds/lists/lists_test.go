@@ -201,3 +201,29 @@ func TestSharedData(t *testing.T) {
 			asn.ContainsASN(51447))
 	}
 }
+
+// BenchmarkContainsAddr looks addresses up in the X4BNet datacenter list
+// (about 51,000 prefixes).
+func BenchmarkContainsAddr(b *testing.B) {
+	dir := filepath.Join("..", "..", "..", "shared", "data", "x4bnet-lists-vpn")
+	var srcs []Source
+	for _, n := range []string{"datacenter-ipv4.txt", "datacenter-ipv6.txt"} {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		srcs = append(srcs, Source{Name: n, Data: data})
+	}
+	l, _, err := Parse("datacenter", CIDR, Hosting, srcs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := []netip.Addr{netip.MustParseAddr("1.12.0.1"), netip.MustParseAddr("81.2.69.142"),
+		netip.MustParseAddr("2001:418:1401:4::1"), netip.MustParseAddr("2a00:1450:4001::1")}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		l.ContainsAddr(addrs[i&3])
+		i++
+	}
+}

@@ -434,6 +434,9 @@ func (m *Manager) Missing() []string {
 	return out
 }
 
+// DataDir returns the data folder relative sources are read from.
+func (m *Manager) DataDir() string { return m.dataDir }
+
 // Devices returns the user-agent parser built from the crawler patterns.
 func (m *Manager) Devices() *device.Parser { return m.devices }
 
