@@ -107,7 +107,7 @@ func localFeeds(ctx context.Context, dataDir, feedsFile string) ([]refdata.Statu
 
 func printFeeds(w io.Writer, st []refdata.Status) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "FEED\tKIND\tROLE\tENTRIES\tAGE\tUPDATED\tSTATUS\tSOURCES")
+	fmt.Fprintln(tw, "FEED\tKIND\tROLE\tENTRIES\tAGE\tUPDATED\tSOURCES\tSTATUS")
 	for _, f := range st {
 		age, updated := "-", "-"
 		if f.AgeSeconds >= 0 {
@@ -117,7 +117,7 @@ func printFeeds(w io.Writer, st []refdata.Status) {
 			updated = f.Updated.UTC().Format(time.DateOnly)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, dash(f.Role),
-			f.Entries, age, updated, feedSummary(f), strings.Join(f.Sources, " "))
+			f.Entries, age, updated, strings.Join(f.Sources, " "), feedSummary(f))
 	}
 	tw.Flush()
 	for _, f := range st {
@@ -135,6 +135,8 @@ func feedSummary(f refdata.Status) string {
 		parts = append(parts, "not loaded")
 	case f.Stale:
 		parts = append(parts, "stale")
+	case !f.LastOK:
+		parts = append(parts, "last load failed, last good copy in use")
 	default:
 		parts = append(parts, "ok")
 	}

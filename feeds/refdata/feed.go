@@ -39,9 +39,8 @@ type loaded struct {
 	result  lists.Result // junk lines and warnings (lists only)
 }
 
-// loader parses a feed's sources. initial is false on reloads, where a file
-// may have been replaced under a running process and is checked harder.
-type loader func(srcs []lists.Source, initial bool) (loaded, error)
+// loader parses a feed's sources.
+type loader func(srcs []lists.Source) (loaded, error)
 
 // snapshot is the copy of a feed in use. It is immutable.
 type snapshot struct {
@@ -187,7 +186,7 @@ func (f *Feed) fetchAndLoad(ctx context.Context, force, initial bool) (outcome, 
 		f.commit(got)
 		return out, false, nil
 	}
-	l, err := f.load(blobs, initial)
+	l, err := f.load(blobs)
 	if err != nil {
 		return out, false, err
 	}

@@ -259,22 +259,22 @@ func geoFiles(srcs []lists.Source) []geo.File {
 	return out
 }
 
-func loadCity(srcs []lists.Source, initial bool) (loaded, error) {
+// loadCity opens and verifies the city files. Verifying costs about a
+// second per DB-IP file, on every load, the first included: a file copied
+// half while verdictd was down is as torn as one replaced under it.
+func loadCity(srcs []lists.Source) (loaded, error) {
 	db, err := geo.OpenCityFiles(geo.CityOptions{}, geoFiles(srcs)...)
 	if err != nil {
 		return loaded{}, err
 	}
-	if !initial {
-		// A replaced file may open and still be torn; the first load
-		// trusts what `make data` checked, to keep the start fast.
-		if err := db.Verify(); err != nil {
-			return loaded{}, err
-		}
+	n, err := db.Verify()
+	if err != nil {
+		return loaded{}, err
 	}
-	return loaded{value: db, info: db.Info()}, nil
+	return loaded{value: db, entries: n, info: db.Info()}, nil
 }
 
-func loadASN(srcs []lists.Source, _ bool) (loaded, error) {
+func loadASN(srcs []lists.Source) (loaded, error) {
 	db, err := geo.OpenASNFiles(geoFiles(srcs)...)
 	if err != nil {
 		return loaded{}, err
@@ -282,7 +282,7 @@ func loadASN(srcs []lists.Source, _ bool) (loaded, error) {
 	return loaded{value: db, entries: db.Len(), info: db.Info()}, nil
 }
 
-func loadDomains(srcs []lists.Source, _ bool) (loaded, error) {
+func loadDomains(srcs []lists.Source) (loaded, error) {
 	files := make([]email.DomainFile, len(srcs))
 	for i, s := range srcs {
 		files[i] = email.DomainFile{Name: s.Name, Data: s.Data}
@@ -295,7 +295,7 @@ func loadDomains(srcs []lists.Source, _ bool) (loaded, error) {
 }
 
 func listLoader(c ListConfig) loader {
-	return func(srcs []lists.Source, _ bool) (loaded, error) {
+	return func(srcs []lists.Source) (loaded, error) {
 		l, res, err := lists.Parse(c.Name, c.Type, c.Role, srcs)
 		if err != nil {
 			return loaded{result: res}, err

@@ -138,29 +138,32 @@ func openCitySource(data []byte, cacheSize int) (citySource, error) {
 	return citySource{r: r, layout: l, v4: v4, v6: v6, cache: newRecordCache(cacheSize)}, nil
 }
 
-// Verify reads every network and every record of the opened files and
-// reports the first that does not decode. A file overwritten in place while
-// it was being read can open (its metadata is at the end) and still hold a
-// torn search tree; the reloader calls Verify before it swaps such a file
-// in. It takes about a second for the DB-IP IPv4 file.
-func (c *CityDB) Verify() error {
+// Verify reads every network and every record of the opened files, reports
+// the first that does not decode, and returns the number of networks. A
+// file overwritten in place while it was being read can open (its metadata
+// is at the end) and still hold a torn search tree; the reloader calls
+// Verify before it swaps such a file in. It takes about a second for the
+// DB-IP IPv4 file (6.3 million networks, 425,000 records).
+func (c *CityDB) Verify() (networks int, err error) {
 	for i := range c.sources {
 		s := &c.sources[i]
 		seen := map[uintptr]struct{}{}
 		for res := range s.r.Networks() {
 			if err := res.Err(); err != nil {
-				return fmt.Errorf("verify city database: %w", err)
+				return networks, fmt.Errorf("verify city database: %w", err)
 			}
+			networks++
 			if _, ok := seen[res.Offset()]; ok {
 				continue
 			}
 			seen[res.Offset()] = struct{}{}
 			if _, _, err := s.layout.decode(res); err != nil {
-				return fmt.Errorf("verify city database: network %s: %w", res.Prefix(), err)
+				return networks, fmt.Errorf("verify city database: network %s: %w",
+					res.Prefix(), err)
 			}
 		}
 	}
-	return nil
+	return networks, nil
 }
 
 // Lookup returns where a is. It reports false when no database has a record
