@@ -221,6 +221,7 @@ func (e *Engine) Profiles() *profile.Store { return e.opts.Profiles }
 func (e *Engine) Velocity() *velocity.Store { return e.opts.Velocity }
 
 // Unavailable names the signal families that have no source configured.
+// TODO: report feeds that are configured but hold no copy (refdata.Manager.Missing) here too, for /readyz.
 func (e *Engine) Unavailable() []string { return familiesOf(e.unavailable).Names() }
 
 // Close releases what the engine opened itself.

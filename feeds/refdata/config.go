@@ -225,6 +225,7 @@ func (c *Config) check() error {
 			if err := checkSource(s); err != nil {
 				bad("%s[%d]: %v", field, j, err)
 			}
+			// TODO: fetch MMDB files by URL (MaxMind serves tar.gz); today geoipupdate must write them.
 			if field == "geo.city" && isURL(s) {
 				bad("%s[%d]: MMDB files are read from disk only (update them with geoipupdate)",
 					field, j)

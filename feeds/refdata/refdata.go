@@ -282,6 +282,7 @@ func loadASN(srcs []lists.Source) (loaded, error) {
 	return loaded{value: db, entries: db.Len(), info: db.Info()}, nil
 }
 
+// TODO: skip and report bad domain entries as the network lists do; today one refuses the file.
 func loadDomains(srcs []lists.Source) (loaded, error) {
 	files := make([]email.DomainFile, len(srcs))
 	for i, s := range srcs {

@@ -16,6 +16,7 @@ import (
 // reload once the file has settled.
 //
 // TODO: a source that is a symlink is watched at the link, not at its target's folder.
+// TODO: a folder missing at start is never watched; its files are found by the retry schedule only.
 func (m *Manager) watch(ctx context.Context, wg *sync.WaitGroup) (int, error) {
 	byPath := map[string][]*Feed{}
 	dirs := map[string]bool{}
