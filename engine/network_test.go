@@ -39,7 +39,10 @@ func newNetFixture(t testing.TB) *netFixture {
 		"lists/abuse.txt":  "10.0.0.0/8\n45.155.205.0/24\n",
 		"lists/office.txt": "198.51.99.0/24\n",
 		"feeds.yaml": `lists:
-  - {name: datacenter, type: cidr, role: hosting, sources: [lists/datacenter-ipv4.txt, lists/datacenter-ipv6.txt]}
+  - name: datacenter
+    type: cidr
+    role: hosting
+    sources: [lists/datacenter-ipv4.txt, lists/datacenter-ipv6.txt]
   - {name: vpn, type: cidr, role: vpn, sources: [lists/vpn-ipv4.txt, lists/vpn-ipv6.txt]}
   - {name: bad_asn, type: asn, role: hosting, sources: [lists/bad-asn-list.csv]}
   - {name: tor, type: cidr, role: tor, sources: [lists/tor.txt]}
@@ -280,21 +283,24 @@ func TestDefaultNetworkRules(t *testing.T) {
 			t.Errorf("known user via %s: %s %d %v", ip, d.Action, d.Score, d.Reasons)
 		}
 	}
+	known := func(ip string) string {
+		return `{"type":"login","outcome":"succeeded","ip":"` + ip +
+			`","user":{"id":"kim"},"device":{"id":"kim-laptop"}}`
+	}
+	signup := func(ip, email string) string {
+		return `{"type":"signup","ip":"` + ip + `","user":{"email":"` + email + `"}}`
+	}
 	tests := []struct {
 		name, body, action, reason string
 	}{
-		{"tor login", `{"type":"login","outcome":"succeeded","ip":"` + torExit + `","user":{"id":"kim"},"device":{"id":"kim-laptop"}}`,
-			"step_up", "tor_exit"},
-		{"hosting signup", `{"type":"signup","ip":"` + f.addr("DigitalOcean") + `","user":{"email":"new@example.com"}}`,
+		{"tor login", known(torExit), "step_up", "tor_exit"},
+		{"hosting signup", signup(f.addr("DigitalOcean"), "new@example.com"),
 			"step_up", "signup_hosting_network"},
-		{"vpn signup", `{"type":"signup","ip":"` + f.addr("ProtonVPN") + `","user":{"email":"new2@example.com"}}`,
+		{"vpn signup", signup(f.addr("ProtonVPN"), "new2@example.com"),
 			"step_up", "signup_hosting_network"},
-		{"blocklisted login", `{"type":"login","outcome":"succeeded","ip":"` + abusive + `","user":{"id":"kim"},"device":{"id":"kim-laptop"}}`,
-			"deny", "blocklisted_network"},
-		{"blocklisted signup", `{"type":"signup","ip":"` + abusive + `","user":{"email":"x@example.com"}}`,
-			"deny", "blocklisted_network"},
-		{"office signup", `{"type":"signup","ip":"` + office + `","user":{"email":"colleague@mailinator.com"}}`,
-			"allow", ""},
+		{"blocklisted login", known(abusive), "deny", "blocklisted_network"},
+		{"blocklisted signup", signup(abusive, "x@example.com"), "deny", "blocklisted_network"},
+		{"office signup", signup(office, "colleague@mailinator.com"), "allow", ""},
 	}
 	for _, tc := range tests {
 		d := f.decide(t, tc.body)

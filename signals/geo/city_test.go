@@ -274,7 +274,8 @@ func TestVerifyTornFile(t *testing.T) {
 func TestMaxMindWrongType(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "GeoLite2-ASN.mmdb")
-	if err := geotest.WriteMaxMindASN(p, []geotest.ASN{{Prefix: "8.8.8.0/24", ASN: 15169, Org: "Google LLC"}}); err != nil {
+	asn := []geotest.ASN{{Prefix: "8.8.8.0/24", ASN: 15169, Org: "Google LLC"}}
+	if err := geotest.WriteMaxMindASN(p, asn); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := geo.OpenCity(p); err == nil || !strings.Contains(err.Error(), "GeoLite2-ASN") {
