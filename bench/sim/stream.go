@@ -78,7 +78,8 @@ func Generate(w *World, cfg Config) ([]Record, error) {
 	}
 	end := cfg.Start.Add(time.Duration(cfg.Days) * 24 * time.Hour)
 	pop := &population{world: w, cfg: cfg, start: cfg.Start, end: end,
-		ids: map[string]bool{}, emails: map[string]bool{}}
+		venues: newVenues(newRand(cfg.Seed, worldStream), w, cfg.Users),
+		ids:    map[string]bool{}, emails: map[string]bool{}}
 	var recs []Record
 	users := make([]*User, 0, cfg.Users)
 	for i := range cfg.Users {
@@ -86,7 +87,8 @@ func Generate(w *World, cfg Config) ([]Record, error) {
 		users = append(users, u)
 		recs = append(recs, rs...)
 	}
-	s := &Scenario{World: w, Users: users, Start: cfg.Start, End: end, emails: pop.emails}
+	s := &Scenario{World: w, Users: users, Start: cfg.Start, End: end, emails: pop.emails,
+		taken: map[*User]bool{}}
 	for i, a := range cfg.Attackers {
 		r := newRand(cfg.Seed, attackStream+uint64(i))
 		campaign := fmt.Sprintf("%s-%d", a.Name(), i+1)
