@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/verdictrisk/verdict/engine"
 )
 
 // DefaultStart is where a stream starts unless Config.Start says otherwise:
@@ -140,4 +143,42 @@ func Write(w io.Writer, recs []Record) error {
 		return fmt.Errorf("write records: %w", err)
 	}
 	return nil
+}
+
+// Read reads a labelled stream as Write writes it, one {"label", "event"}
+// object a line; blank lines are skipped. Events are decoded as strictly
+// as the decision API decodes them, and an error names the line. A line
+// without a label is a legitimate, not decisive, event.
+func Read(r io.Reader) ([]Record, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var recs []Record
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var raw struct {
+			Label *Label          `json:"label"`
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(line, &raw); err != nil {
+			return nil, fmt.Errorf("line %d: not a JSON object with label and event: %w", n, err)
+		}
+		if len(raw.Event) == 0 {
+			return nil, fmt.Errorf(`line %d: no "event" object`, n)
+		}
+		rec := Record{Label: Label{Kind: KindLegit}}
+		if raw.Label != nil {
+			rec.Label = *raw.Label
+		}
+		if err := engine.DecodeEvent(raw.Event, &rec.Event); err != nil {
+			return nil, fmt.Errorf("line %d: event: %w", n, err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w", len(recs)+1, err)
+	}
+	return recs, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/signals/device"
@@ -506,5 +507,40 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := Generate(&World{}, Config{}); err == nil {
 		t.Error("Generate in an empty world succeeded")
+	}
+}
+
+// TestReadWrite checks that a written stream reads back as it was, and
+// that Read names the line of a bad record.
+func TestReadWrite(t *testing.T) {
+	w := simWorld(t)
+	recs, err := Generate(w, Config{Seed: 5, Users: 30, Days: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(recs, got, cmpopts.IgnoreUnexported(engine.Event{}, engine.User{})); diff != "" {
+		t.Errorf("read back (-wrote +read):\n%s", diff)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"{\"event\":{\"type\":\"login\",\"ip\":\"1.2.3.4\"}}\n\nnope\n", "line 3"},
+		{`{"label":{"kind":"legit"}}`, `line 1: no "event"`},
+		{`{"event":{"type":"login","ip":"1.2.3.4","usr":{}}}`, "line 1: event"},
+	} {
+		if _, err := Read(strings.NewReader(tc.text)); err == nil ||
+			!strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Read(%q) = %v, want an error containing %q", tc.text, err, tc.want)
+		}
+	}
+	plain, err := Read(strings.NewReader(`{"event":{"type":"login","ip":"1.2.3.4"}}`))
+	if err != nil || len(plain) != 1 || plain[0].Label.Kind != KindLegit || plain[0].Label.Decisive {
+		t.Errorf("a bare event reads as %+v, %v; want one legitimate, not decisive", plain, err)
 	}
 }

@@ -98,22 +98,16 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) error {
 
 // worldOptions loads the lists of hosting networks the flags name.
 func worldOptions(c config) (sim.WorldOptions, error) {
-	var opts sim.WorldOptions
-	var err error
-	if c.badASN != "" {
-		if opts.BadASNs, err = sim.LoadBadASNs(c.badASN); err != nil {
-			return opts, err
-		}
+	return sim.ListFiles{BadASN: c.badASN, Datacenters: split(c.datacenters),
+		VPNs: split(c.vpns)}.Load()
+}
+
+// split splits a comma-separated flag value; empty gives none.
+func split(s string) []string {
+	if s == "" {
+		return nil
 	}
-	if c.datacenters != "" {
-		if opts.Datacenters, err = sim.LoadPrefixLists(strings.Split(c.datacenters, ",")...); err != nil {
-			return opts, err
-		}
-	}
-	if c.vpns != "" {
-		opts.VPNs, err = sim.LoadPrefixLists(strings.Split(c.vpns, ",")...)
-	}
-	return opts, err
+	return strings.Split(s, ",")
 }
 
 // buildWorld builds the world from dir, or the fixture world when dir is
