@@ -376,3 +376,34 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+type domainSet map[string]bool
+
+func (d domainSet) Contains(domain string) bool { return d[domain] }
+
+// With every source configured, Unavailable is an empty list, which /readyz
+// shows as [] rather than null.
+func TestUnavailableIsEmptyListWhenComplete(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := geotest.Fixture(dir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := refdata.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	set, err := rules.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Options{Rules: set, City: data.City, ASN: data.ASN,
+		Disposable: domainSet{"mailinator.com": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if got := eng.Unavailable(); got == nil || len(got) != 0 {
+		t.Errorf("Unavailable() = %#v, want an empty, non-nil list", got)
+	}
+}
