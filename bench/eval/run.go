@@ -179,6 +179,8 @@ func forcedOf(d *engine.Decision) rules.Action {
 
 // challenge answers a step-up as the auth server would report it: the
 // legitimate user passes the second factor, the attacker fails it.
+//
+// TODO: every customer passes and every attacker fails; no abandoned or phished challenges.
 func challenge(ctx context.Context, eng *engine.Engine, rec *sim.Record, at time.Time,
 	clock *time.Time) error {
 	ev := rec.Event

@@ -105,6 +105,7 @@ type victim struct {
 	at time.Time
 }
 
+// TODO: attack victims mid-history too, and measure what the attacker's traces cost them.
 // lateVictims picks, among users not yet taken with at least minLogins
 // logins, each with probability share, and gives each a time after their
 // last legitimate login. The attack then meets the whole history the

@@ -40,6 +40,9 @@ const (
 var hourWeights = [24]int{2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 9, 9, 8, 6, 4}
 
 // population draws the users and their legitimate events.
+//
+// TODO: users who signed up before the window start with no history; simulate a warm-up.
+// TODO: no TLS fingerprint (ja3/ja4) or client hints (sec-ch-ua) are simulated yet.
 type population struct {
 	world      *World
 	cfg        Config

@@ -59,6 +59,8 @@ func (a *CredentialStuffing) defaults() CredentialStuffing {
 }
 
 // Run implements Attacker.
+//
+// TODO: one event per attempt, with its outcome; a pre-check (attempted) is not simulated.
 func (a *CredentialStuffing) Run(s *Scenario, r *rand.Rand, campaign string) []Record {
 	c := a.defaults()
 	known := make([]bool, c.Attempts)
