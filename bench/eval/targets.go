@@ -66,10 +66,15 @@ func checkTargets(r *Report) []Target {
 	for _, n := range botModels {
 		out = append(out, tprTarget(r, n, minBotSignups))
 	}
+	// Wiefling et al.'s figure holds at 99.5 % of targeted attackers
+	// blocked; a low rate that stops fewer of them compares with nothing.
 	last := r.Reauth[len(r.Reauth)-1]
+	targeted := tprTarget(r, sim.AttackTargeted, minNaiveTPR)
 	out = append(out, Target{Name: fmt.Sprintf("median re-authentication after %d+ logins",
-		last.From), Want: fmt.Sprintf("well under %.2f", wieflingReauth),
-		Got: ratio(float64(last.Median)), Met: float64(last.Median) < wieflingReauth/2})
+		last.From), Want: fmt.Sprintf("well under %.2f with ≥ %s of targeted stopped",
+		wieflingReauth, pct(minNaiveTPR)),
+		Got: fmt.Sprintf("%s with %s", ratio(float64(last.Median)), targeted.Got),
+		Met: float64(last.Median) < wieflingReauth/2 && targeted.Met})
 	return out
 }
 
