@@ -220,9 +220,16 @@ func (e *Engine) Profiles() *profile.Store { return e.opts.Profiles }
 // Velocity returns the counter store.
 func (e *Engine) Velocity() *velocity.Store { return e.opts.Velocity }
 
-// Unavailable names the signal families that have no source configured.
+// Unavailable names the signal families that have no source configured; it
+// is empty, not nil, when every source is there, so that JSON shows [].
 // TODO: report feeds that are configured but hold no copy (refdata.Manager.Missing) here too, for /readyz.
-func (e *Engine) Unavailable() []string { return familiesOf(e.unavailable).Names() }
+func (e *Engine) Unavailable() []string {
+	names := familiesOf(e.unavailable).Names()
+	if names == nil {
+		names = []string{}
+	}
+	return names
+}
 
 // Close releases what the engine opened itself.
 func (e *Engine) Close() error {

@@ -371,3 +371,25 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// With every source configured, Unavailable is an empty list, which /readyz
+// shows as [] rather than null.
+func TestUnavailableIsEmptyListWhenComplete(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := geotest.Fixture(dir); err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng := st.Engine
+	if got := eng.Unavailable(); got == nil || len(got) != 0 {
+		t.Errorf("Unavailable() = %#v, want an empty, non-nil list", got)
+	}
+}

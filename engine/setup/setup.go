@@ -45,6 +45,11 @@ type Options struct {
 	// FeedsFile is the feeds configuration (docs/feeds.md). "" uses
 	// DataDir/feeds.yaml when it exists, else the embedded default.
 	FeedsFile string
+	// Feeds, if set, are feeds already opened (refdata.Open) to build on
+	// instead of opening DataDir: a tool that builds many engines over one
+	// data set (an evaluation sweep) loads it once. DataDir, FeedsFile and
+	// Watch are then ignored, and Close leaves the feeds open.
+	Feeds *refdata.Manager
 	// StateDir is where profiles, the velocity snapshot and feed downloads
 	// are kept. "" keeps everything in memory: a fresh state per run, as a
 	// replay or an evaluation wants.
@@ -74,9 +79,10 @@ type Stack struct {
 	// Feeds are the reference data feeds: Status for /v1/feeds, Reload.
 	Feeds *refdata.Manager
 
-	opts     Options
-	profiles *profile.Store
-	velocity *velocity.Store
+	opts      Options
+	ownsFeeds bool
+	profiles  *profile.Store
+	velocity  *velocity.Store
 }
 
 // VelocitySnapshot is the file in StateDir that holds the counters.
@@ -93,14 +99,16 @@ func New(ctx context.Context, o Options) (st *Stack, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{opts: o}
+	s := &Stack{opts: o, Feeds: o.Feeds, ownsFeeds: o.Feeds == nil}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	if err := s.openFeeds(ctx); err != nil {
-		return nil, err
+	if s.ownsFeeds {
+		if err := s.openFeeds(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.openState(); err != nil {
 		return nil, err
@@ -116,7 +124,7 @@ func New(ctx context.Context, o Options) (st *Stack, err error) {
 	if s.Engine, err = engine.New(eo); err != nil {
 		return nil, err
 	}
-	if o.Watch {
+	if o.Watch && s.ownsFeeds {
 		s.Feeds.Start(context.WithoutCancel(ctx))
 	}
 	return s, nil
@@ -188,7 +196,7 @@ func (s *Stack) openState() error {
 // stores. It is safe to call on a partly built Stack.
 func (s *Stack) Close() error {
 	var errs []error
-	if s.Feeds != nil {
+	if s.Feeds != nil && s.ownsFeeds {
 		errs = append(errs, s.Feeds.Close())
 	}
 	if s.velocity != nil && s.Engine != nil && s.opts.StateDir != "" {
