@@ -192,7 +192,9 @@ func (e *Engine) evaluate(v *vm.VM, st *ruleState, ev *Event, d *Decision, env a
 			}
 		}
 	}
-	d.Missing = d.Signals.Missing.Names()
+	if d.Missing = d.Signals.Missing.Names(); d.Missing == nil {
+		d.Missing = []string{} // "missing": [] rather than null
+	}
 	if st.debug {
 		e.debugRules(st, d, res.Trace)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,13 +21,6 @@ func writeRules(t *testing.T, files ...string) string {
 		}
 	}
 	return dir
-}
-
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &out, &errw)
-	return code, out.String(), errw.String()
 }
 
 func TestCheckExitStatus(t *testing.T) {
@@ -59,7 +50,7 @@ func TestCheckExitStatus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errw := runCLI(t, append([]string{"check"}, tc.args...)...)
+			code, out, errw := runCLI(append([]string{"check"}, tc.args...)...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\n%s%s", code, tc.code, out, errw)
 			}

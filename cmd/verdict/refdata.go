@@ -1,30 +1,21 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/verdictrisk/verdict/engine"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/feeds/refdata"
 )
 
-// dataOptions opens the reference data in dir and returns the engine options
-// that use it, and a function that closes it.
-//
-// TODO: use the engine builder shared with verdictd once it lands (issue 4).
-func dataOptions(dir string) (engine.Options, func(), error) {
-	data, err := refdata.Open(dir, slog.New(slog.DiscardHandler))
+// dataOptions opens the reference data in dir and returns engine options
+// with its signal sources (for rule tests and replay, whose engines keep
+// state of their own), and a function that closes it.
+func dataOptions(ctx context.Context, dir string) (engine.Options, func(), error) {
+	m, err := refdata.Open(ctx, refdata.Options{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return engine.Options{}, nil, err
 	}
-	opts := engine.Options{Devices: data.Devices}
-	if data.City != nil {
-		opts.City = data.City
-	}
-	if data.ASN != nil {
-		opts.ASN = data.ASN
-	}
-	if data.Disposable != nil {
-		opts.Disposable = data.Disposable
-	}
-	return opts, func() { data.Close() }, nil
+	return setup.Sources(m), func() { m.Close() }, nil
 }

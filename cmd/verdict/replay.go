@@ -47,7 +47,7 @@ func replayCmd(ctx context.Context, args []string, s stdio) int {
 		fs.Usage()
 		return exitUsage
 	}
-	opts, closeAll, err := f.options(s)
+	opts, closeAll, err := f.options(ctx, s)
 	if err != nil {
 		s.errorf("%v", err)
 		return exitFail
@@ -96,7 +96,7 @@ func (f *replayFlags) run(ctx context.Context, src replay.Source, name string, o
 }
 
 // options loads both rule sets and the reference data.
-func (f *replayFlags) options(s stdio) (replay.Options, func(), error) {
+func (f *replayFlags) options(ctx context.Context, s stdio) (replay.Options, func(), error) {
 	var opts replay.Options
 	var err error
 	if f.baseline == "" {
@@ -118,7 +118,7 @@ func (f *replayFlags) options(s stdio) (replay.Options, func(), error) {
 			"geo and ASN signals are missing\n", f.data)
 		return opts, func() {}, nil
 	}
-	eo, closeData, err := dataOptions(f.data)
+	eo, closeData, err := dataOptions(ctx, f.data)
 	if err != nil {
 		return opts, nil, fmt.Errorf("--data %s: %w", f.data, err)
 	}

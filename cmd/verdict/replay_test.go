@@ -19,7 +19,7 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "changed.jsonl")
-	code, stdout, stderr := runCLI(t, "replay", "--candidate", cand, "--data", filepath.Join(cand, "none"),
+	code, stdout, stderr := runCLI("replay", "--candidate", cand, "--data", filepath.Join(cand, "none"),
 		"--out", out, in)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
@@ -37,11 +37,11 @@ func TestReplayCommand(t *testing.T) {
 		t.Errorf("--out: %v %s", err, b)
 	}
 	for _, args := range [][]string{{in}, {"--candidate", cand}, {"--candidate", cand, in, in}} {
-		if code, _, _ := runCLI(t, append([]string{"replay"}, args...)...); code != exitUsage {
+		if code, _, _ := runCLI(append([]string{"replay"}, args...)...); code != exitUsage {
 			t.Errorf("replay %v: exit %d, want %d", args, code, exitUsage)
 		}
 	}
-	if code, _, stderr := runCLI(t, "replay", "--candidate", filepath.Join(cand, "nope"), in); code != exitFail ||
+	if code, _, stderr := runCLI("replay", "--candidate", filepath.Join(cand, "nope"), in); code != exitFail ||
 		!strings.Contains(stderr, "candidate rules") {
 		t.Errorf("missing candidate: %d %s", code, stderr)
 	}

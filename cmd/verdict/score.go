@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/verdictrisk/verdict/engine"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 )
 
@@ -32,12 +33,12 @@ func scoreCmd(ctx context.Context, args []string, s stdio) int {
 		}
 		return exitUsage
 	}
-	eng, closeAll, err := newEngine(*rulesDir, *dataDir)
+	eng, err := newEngine(ctx, *rulesDir, *dataDir)
 	if err != nil {
 		s.errorf("%v", err)
 		return exitFail
 	}
-	defer closeAll()
+	defer eng.Close()
 	body, err := io.ReadAll(io.LimitReader(s.in, 1<<20))
 	if err != nil {
 		s.errorf("read stdin: %v", err)
@@ -63,8 +64,8 @@ func scoreCmd(ctx context.Context, args []string, s stdio) int {
 }
 
 // newEngine builds an engine with in-memory state over the given rules and
-// reference data.
-func newEngine(rulesDir, dataDir string) (*engine.Engine, func(), error) {
+// reference data, as verdictd does (engine/setup).
+func newEngine(ctx context.Context, rulesDir, dataDir string) (*setup.Stack, error) {
 	var set *rules.Set
 	var err error
 	if rulesDir == "" {
@@ -73,17 +74,7 @@ func newEngine(rulesDir, dataDir string) (*engine.Engine, func(), error) {
 		set, err = rules.LoadDir(rulesDir)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	opts, closeData, err := dataOptions(dataDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts.Rules = set
-	eng, err := engine.New(opts)
-	if err != nil {
-		closeData()
-		return nil, nil, err
-	}
-	return eng, func() { eng.Close(); closeData() }, nil
+	return setup.New(ctx, setup.Options{Rules: set, DataDir: dataDir})
 }

@@ -49,7 +49,7 @@ func testCmd(ctx context.Context, args []string, s stdio) int {
 	if code, ok := parseCommand(fs, args, true); !ok {
 		return code
 	}
-	opts, closeAll, err := f.options()
+	opts, closeAll, err := f.options(ctx)
 	if err != nil {
 		s.errorf("%v", err)
 		return exitUsage
@@ -68,7 +68,7 @@ func testCmd(ctx context.Context, args []string, s stdio) int {
 	return f.report(res, s)
 }
 
-func (f *testFlags) options() (ruletest.Options, func(), error) {
+func (f *testFlags) options(ctx context.Context) (ruletest.Options, func(), error) {
 	var opts ruletest.Options
 	if f.run != "" {
 		re, err := regexp.Compile(f.run)
@@ -80,7 +80,7 @@ func (f *testFlags) options() (ruletest.Options, func(), error) {
 	if f.data == "" {
 		return opts, func() {}, nil
 	}
-	eo, closeData, err := dataOptions(f.data)
+	eo, closeData, err := dataOptions(ctx, f.data)
 	if err != nil {
 		return opts, nil, fmt.Errorf("--data %s: %w", f.data, err)
 	}

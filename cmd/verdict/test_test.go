@@ -37,7 +37,7 @@ func TestTestCommand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errw := runCLI(t, append([]string{"test"}, tc.args...)...)
+			code, out, errw := runCLI(append([]string{"test"}, tc.args...)...)
 			if code != tc.code || !strings.Contains(out, tc.out) {
 				t.Errorf("exit %d (want %d), output:\n%s%s\nwant it to contain %q", code, tc.code,
 					out, errw, tc.out)

@@ -65,7 +65,7 @@ func (s *service) startRules() (*rules.Set, *rules.Set, error) {
 	if s.cfg.rulesDir != "" {
 		live.LastGood = filepath.Join(s.cfg.stateDir, "rules.last-good.json")
 	}
-	live.Apply = func(set *rules.Set) { s.engine.SetRules(set) }
+	live.Apply = func(set *rules.Set) { s.stack.Engine.SetRules(set) }
 	s.reloads.live = reload.New(live)
 	set, err := s.reloads.live.Start()
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *service) startRules() (*rules.Set, *rules.Set, error) {
 	s.reloads.shadow = reload.New(reload.Options{Set: "shadow", Registerer: s.registry,
 		Logger: s.log, LastGood: filepath.Join(s.cfg.stateDir, "rules-shadow.last-good.json"),
 		Load:  func() (*rules.Set, error) { return loadRules(dir) },
-		Apply: func(set *rules.Set) { s.engine.SetShadowRules(set) }})
+		Apply: func(set *rules.Set) { s.stack.Engine.SetShadowRules(set) }})
 	shadow, err := s.reloads.shadow.Start()
 	if err != nil {
 		return nil, nil, fmt.Errorf("--shadow-rules: %w", err)
@@ -100,11 +100,11 @@ func (s *service) bootRules(set *rules.Set) *rules.Set {
 // attachRules switches the engine to the configured set and opens the admin
 // endpoints.
 func (s *service) attachRules(set, shadow *rules.Set) error {
-	if s.engine.Rules() != set {
-		s.engine.SetRules(set)
+	if s.stack.Engine.Rules() != set {
+		s.stack.Engine.SetRules(set)
 	}
 	if shadow != nil {
-		s.engine.SetShadowRules(shadow)
+		s.stack.Engine.SetShadowRules(shadow)
 		s.log.Info("shadow rules loaded", "version", shadow.Version, "rules", len(shadow.Rules),
 			"source", s.cfg.reload.shadowDir)
 	}

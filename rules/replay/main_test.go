@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	closeFeeds()
 	os.RemoveAll(testDir)
 	if code == 0 {
 		if leak := leaked(); leak != "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/verdictrisk/verdict/bench/sim"
 	"github.com/verdictrisk/verdict/engine"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/feeds/refdata"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/rules/replay"
@@ -31,6 +32,7 @@ var (
 	streamOnce sync.Once
 	shared     stream
 	streamErr  error
+	closeFeeds = func() {}
 )
 
 func sampleStream(t testing.TB) stream {
@@ -59,13 +61,13 @@ func sampleStream(t testing.TB) stream {
 		if streamErr = sim.Write(&buf, recs); streamErr != nil {
 			return
 		}
-		data, err := refdata.Open(dir, nil)
+		feeds, err := refdata.Open(context.Background(), refdata.Options{DataDir: dir})
 		if err != nil {
 			streamErr = err
 			return
 		}
-		shared = stream{data: buf.Bytes(), n: len(recs),
-			opts: engine.Options{City: data.City, ASN: data.ASN, Devices: data.Devices}}
+		closeFeeds = func() { feeds.Close() }
+		shared = stream{data: buf.Bytes(), n: len(recs), opts: setup.Sources(feeds)}
 	})
 	if streamErr != nil {
 		t.Fatal(streamErr)
@@ -73,18 +75,28 @@ func sampleStream(t testing.TB) stream {
 	return shared
 }
 
-// defaultWith is the default pack with old replaced by new in its rule file.
+// defaultWith is the default pack with old replaced by new in the rule file
+// that holds it.
 func defaultWith(t testing.TB, old, new string) *rules.Set {
 	t.Helper()
-	src, err := fs.ReadFile(rules.DefaultFS(), "verdict.yaml")
+	names, err := fs.Glob(rules.DefaultFS(), "*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := strings.Replace(string(src), old, new, 1)
-	if changed == string(src) {
+	pack, replaced := fstest.MapFS{}, false
+	for _, n := range names {
+		src, err := fs.ReadFile(rules.DefaultFS(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := strings.Replace(string(src), old, new, 1)
+		replaced = replaced || changed != string(src)
+		pack[n] = &fstest.MapFile{Data: []byte(changed)}
+	}
+	if !replaced {
 		t.Fatalf("%q is not in the default pack", old)
 	}
-	set, err := rules.Load(fstest.MapFS{"verdict.yaml": {Data: []byte(changed)}}, ".")
+	set, err := rules.Load(pack, ".")
 	if err != nil {
 		t.Fatal(err)
 	}

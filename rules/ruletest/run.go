@@ -232,6 +232,9 @@ var families = map[string]signals.Family{
 	"ip.country": signals.FamilyGeo, "ip.region": signals.FamilyGeo, "ip.city": signals.FamilyGeo,
 	"ip.lat": signals.FamilyGeo, "ip.lon": signals.FamilyGeo, "ip.accuracy_km": signals.FamilyGeo,
 	"ip.asn": signals.FamilyASN, "ip.org": signals.FamilyASN,
+	"ip.hosting": signals.FamilyLists, "ip.vpn": signals.FamilyLists, "ip.tor": signals.FamilyLists,
+	"ip.blocklisted": signals.FamilyLists, "ip.allowlisted": signals.FamilyLists,
+	"ip.lists":         signals.FamilyLists,
 	"email.disposable": signals.FamilyEmail,
 }
 
