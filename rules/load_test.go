@@ -191,3 +191,21 @@ func TestRead(t *testing.T) {
 		t.Errorf("signal names = %v", names)
 	}
 }
+
+// TestEverySignalIsDocumented: an analyst finds every signal a rule can read
+// in docs/rules.md or docs/signals.md.
+func TestEverySignalIsDocumented(t *testing.T) {
+	var docs string
+	for _, f := range []string{"../docs/rules.md", "../docs/signals.md"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs += string(b)
+	}
+	for _, n := range SignalNames() {
+		if !strings.Contains(docs, "`"+n+"`") {
+			t.Errorf("signal %s is in neither docs/rules.md nor docs/signals.md (as `%s`)", n, n)
+		}
+	}
+}

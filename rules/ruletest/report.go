@@ -11,6 +11,9 @@ import (
 	"github.com/verdictrisk/verdict/engine"
 )
 
+// maxNamed is how many uncovered rules the summary names unless verbose.
+const maxNamed = 5
+
 // WriteText writes what go test would: a line per failed test with each
 // failed step and the decision's explanation, "ok" lines when verbose, then
 // a summary and the rules no test asserts.
@@ -47,10 +50,17 @@ func (r *Result) WriteText(w io.Writer, verbose bool) {
 	}
 	fmt.Fprintln(w)
 	for _, c := range r.Coverage {
-		if un := c.Uncovered(time.Now()); len(un) > 0 {
-			fmt.Fprintf(w, "%s: %d of %d rules asserted by no test: %s\n", c.Rules, len(un),
-				len(c.Set.Rules), strings.Join(un, ", "))
+		un := c.Uncovered(time.Now())
+		if len(un) == 0 {
+			continue
 		}
+		names := strings.Join(un, ", ")
+		if len(un) > maxNamed && !verbose {
+			names = strings.Join(un[:maxNamed], ", ") + fmt.Sprintf(" and %d more (-v lists them)",
+				len(un)-maxNamed)
+		}
+		fmt.Fprintf(w, "%s: %d of %d rules asserted by no test: %s\n", c.Rules, len(un),
+			len(c.Set.Rules), names)
 	}
 }
 
