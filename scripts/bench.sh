@@ -28,7 +28,7 @@ if [[ -d $data ]]; then
 	VERDICT_DATA=$(cd "$data" && pwd)
 fi
 go test -run '^$' -bench . -benchmem -benchtime "$benchtime" \
-	./engine/ ./rules/ ./feeds/... ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
+	./engine/ ./rules/... ./feeds/... ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
 
 echo
 echo "== HTTP API load"
