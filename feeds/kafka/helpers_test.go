@@ -17,6 +17,7 @@ import (
 
 	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/rules"
+	"github.com/verdictrisk/verdict/signals/device"
 	"github.com/verdictrisk/verdict/signals/profile"
 	"github.com/verdictrisk/verdict/signals/velocity"
 )
@@ -94,11 +95,24 @@ func newState(t testing.TB) state {
 // empty.
 func newEngine(t testing.TB, st state) *engine.Engine {
 	t.Helper()
+	return newEngineWith(t, st, engine.Options{})
+}
+
+// newEngineWith is newEngine with options other than the sources.
+func newEngineWith(t testing.TB, st state, o engine.Options) *engine.Engine {
+	t.Helper()
 	set, err := rules.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(engine.Options{Rules: set, Profiles: st.profiles, Velocity: st.velocity})
+	dev, err := device.NewParser(device.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered before the consumers that use it, so it closes after them.
+	t.Cleanup(dev.Close)
+	o.Rules, o.Devices, o.Profiles, o.Velocity = set, dev, st.profiles, st.velocity
+	e, err := engine.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +124,11 @@ func (c *cluster) options(extra ...kgo.Opt) Options {
 		DecisionsTopic: testDecisions, DeadLetterTopic: testDLQ,
 		CommitInterval: 100 * time.Millisecond, SessionTimeout: time.Second,
 		RebalanceTimeout: 5 * time.Second, ShutdownTimeout: 10 * time.Second,
-		Registerer: prometheus.NewRegistry(), ClientOpts: append(c.clientOpts()[1:], extra...)}
+		Registerer: prometheus.NewRegistry(),
+		// A refused request refreshes metadata; franz-go waits at least
+		// MetadataMinAge (5s) between refreshes, which tests need not.
+		ClientOpts: append(append(c.clientOpts()[1:], kgo.MetadataMinAge(50*time.Millisecond)),
+			extra...)}
 }
 
 // running is a consumer started by a test.
