@@ -44,12 +44,8 @@ for _ in $(seq 100); do
 done
 bodies="$state/bodies.jsonl"
 bin/load -dump "$bodies" "${data_flag[@]}"
-if ! command -v wrk >/dev/null; then
-	sudo=""
-	[[ $(id -u) -ne 0 ]] && sudo="sudo"
-	{ $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk; } >/dev/null 2>&1 ||
-		echo "bench: could not install wrk; the full-speed load uses bench/cmd/load" >&2
-fi
+scripts/deb.sh wrk 2>/dev/null ||
+	echo "bench: could not install wrk; the full-speed load uses bench/cmd/load" >&2
 echo "-- full speed, $duration"
 if command -v wrk >/dev/null; then
 	BODIES="$bodies" wrk -t1 -c8 -d"$duration" --latency -s bench/wrk/decide.lua \

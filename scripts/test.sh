@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# test.sh: everything `make test` checks. Needs Go; installs nothing else yet.
+# test.sh: everything `make test` checks. Needs Go; installs kcat, the
+# outside Kafka client of cmd/verdictd's interop test, from Debian's
+# packages when it is missing (that test fails in CI without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scripts/deb.sh kcat || echo "test.sh: without kcat the Kafka interop test cannot run" >&2
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [[ -n $unformatted ]]; then

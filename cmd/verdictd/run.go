@@ -35,6 +35,9 @@ type config struct {
 	proxies   string
 	logLevel  string
 	logFormat string
+	// dedupeWindow is how long an event id gets its first decision back.
+	dedupeWindow time.Duration
+	kafka        kafkaConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -49,11 +52,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"comma-separated CIDRs of proxies whose forwarded_for is believed (default: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	fs.DurationVar(&c.dedupeWindow, "dedupe-window", time.Hour,
+		"how long a repeated event id gets its first decision back instead of being counted again; "+
+			"cover the auth server's retries and a Kafka redelivery after a crash (memory: ~250 B an id)")
+	c.kafka.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.dedupeWindow <= 0 {
+		return c, fmt.Errorf("--dedupe-window %s: want a positive duration", c.dedupeWindow)
 	}
 	return c, nil
 }
@@ -83,6 +93,7 @@ type service struct {
 	engine   *engine.Engine
 	registry *prometheus.Registry
 	api      *api.Server
+	kafka    *kafkaService
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -130,7 +141,8 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	opts := engine.Options{Rules: set, Devices: s.data.Devices, Profiles: s.profiles,
-		Velocity: s.velocity, Proxies: proxies, Logger: log, Registerer: s.registry}
+		Velocity: s.velocity, Proxies: proxies, DedupeWindow: cfg.dedupeWindow, Logger: log,
+		Registerer: s.registry}
 	if s.data.City != nil {
 		opts.City = s.data.City
 	}
@@ -144,7 +156,12 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 		s.close()
 		return nil, err
 	}
-	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log})
+	if err := s.openKafka(); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log,
+		OnDecision: s.onDecision()})
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
 		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
 	if len(s.data.Missing) > 0 {
@@ -223,9 +240,17 @@ func (s *service) serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	kafkaDone := s.runKafka(ctx)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-kafkaDone:
+		s.kafka.done = nil
+		if err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
@@ -234,11 +259,13 @@ func (s *service) serve(ctx context.Context) error {
 	if err := srv.Shutdown(shutCtx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	s.waitKafka()
 	return nil
 }
 
 // close saves the counters and closes the stores.
 func (s *service) close() {
+	s.closeKafka()
 	if s.velocity != nil && s.engine != nil {
 		if err := s.saveVelocity(); err != nil {
 			s.log.Error("velocity snapshot", "err", err)
