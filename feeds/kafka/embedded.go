@@ -38,6 +38,9 @@ type EmbeddedOptions struct {
 // implementation of the Kafka protocol in this process. It is meant for a
 // development machine, a demo and tests, not for production: one node, no
 // replication, no authentication.
+//
+// TODO: no SASL or TLS on the embedded broker (kfake has both); it listens
+// on loopback only, for one machine's use.
 type Broker struct {
 	c    *kfake.Cluster
 	addr string

@@ -14,6 +14,8 @@ import (
 // produce fails the decision is dropped, counted in
 // verdict_kafka_http_decisions_dropped_total and logged (rate-limited).
 // Its signature fits api.Options.OnDecision.
+//
+// TODO: an outbox on disk would keep HTTP decisions through a broker outage.
 func (c *Consumer) Publish(ev *engine.Event, d *engine.Decision) {
 	r := decisionRecord(c.opts.DecisionsTopic, ev, d, OriginHTTP)
 	c.prod.TryProduce(context.Background(), r, func(_ *kgo.Record, err error) {

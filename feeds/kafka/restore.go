@@ -32,6 +32,9 @@ const clockSlack = time.Minute
 // RestoreWindow back) to its current end, and remembers every decision it
 // finds. Nothing is read when no event is waiting. It returns how many
 // decisions it remembered. Run calls it before joining the group.
+//
+// TODO: the memory comes back only as far as the decisions topic's
+// retention reaches; a shared dedupe store would not depend on it.
 func (c *Consumer) Restore(ctx context.Context) (int, error) {
 	if c.opts.RestoreWindow < 0 {
 		return 0, nil
