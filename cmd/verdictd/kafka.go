@@ -122,7 +122,7 @@ func (s *service) openKafka() error {
 			return err
 		}
 	}
-	if ks.consumer, err = kafka.New(s.engine, opts); err != nil {
+	if ks.consumer, err = kafka.New(s.stack.Engine, opts); err != nil {
 		return err
 	}
 	return nil

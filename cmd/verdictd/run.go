@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,11 +17,9 @@ import (
 
 	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/engine/api"
-	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/network"
-	"github.com/verdictrisk/verdict/signals/profile"
-	"github.com/verdictrisk/verdict/signals/velocity"
 )
 
 // config is verdictd's command line.
@@ -35,6 +31,7 @@ type config struct {
 	proxies   string
 	logLevel  string
 	logFormat string
+	network   networkFlags
 	// dedupeWindow is how long an event id gets its first decision back.
 	dedupeWindow time.Duration
 	kafka        kafkaConfig
@@ -52,6 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"comma-separated CIDRs of proxies whose forwarded_for is believed (default: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	c.network.register(fs)
 	fs.DurationVar(&c.dedupeWindow, "dedupe-window", time.Hour,
 		"how long a repeated event id gets its first decision back instead of being counted again; "+
 			"cover the auth server's retries and a Kafka redelivery after a crash (memory: ~250 B an id)")
@@ -87,10 +85,7 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 type service struct {
 	log      *slog.Logger
 	cfg      config
-	data     *refdata.Data
-	profiles *profile.Store
-	velocity *velocity.Store
-	engine   *engine.Engine
+	stack    *setup.Stack
 	registry *prometheus.Registry
 	api      *api.Server
 	kafka    *kafkaService
@@ -108,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, err := start(cfg, log)
+	svc, err := start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -117,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // start loads everything the service needs; on error nothing stays open.
-func start(cfg config, log *slog.Logger) (*service, error) {
+func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) {
 	s := &service{log: log, cfg: cfg, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -128,45 +123,31 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 	for _, w := range set.Warnings {
 		log.Warn("rule lint", "warning", w.Error())
 	}
-	if err := s.openState(); err != nil {
-		return nil, err
-	}
-	if s.data, err = refdata.Open(cfg.dataDir, log); err != nil {
-		s.close()
+	if err := cfg.network.check(); err != nil {
 		return nil, err
 	}
 	proxies, err := network.ParseProxies(splitList(cfg.proxies))
 	if err != nil {
-		s.close()
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	opts := engine.Options{Rules: set, Devices: s.data.Devices, Profiles: s.profiles,
-		Velocity: s.velocity, Proxies: proxies, DedupeWindow: cfg.dedupeWindow, Logger: log,
-		Registerer: s.registry}
-	if s.data.City != nil {
-		opts.City = s.data.City
-	}
-	if s.data.ASN != nil {
-		opts.ASN = s.data.ASN
-	}
-	if s.data.Disposable != nil {
-		opts.Disposable = s.data.Disposable
-	}
-	if s.engine, err = engine.New(opts); err != nil {
-		s.close()
+	so := s.setupOptions(set, proxies)
+	so.Tune = func(o *engine.Options) { o.DedupeWindow = cfg.dedupeWindow }
+	s.stack, err = setup.New(ctx, so)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.openKafka(); err != nil {
 		s.close()
 		return nil, err
 	}
-	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log,
+	s.api = api.New(s.stack.Engine, api.Options{Registry: s.registry, Logger: log,
 		OnDecision: s.onDecision()})
+	s.api.ServeFeeds(s.stack.Feeds)
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
 		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
-	if len(s.data.Missing) > 0 {
+	if missing := s.stack.Feeds.Missing(); len(missing) > 0 {
 		log.Warn("reference data missing; these signals will be reported missing in every decision",
-			"missing", strings.Join(s.data.Missing, ","), "data", cfg.dataDir, "fix", "make data")
+			"missing", strings.Join(missing, ","), "data", cfg.dataDir, "fix", "make data")
 	}
 	return s, nil
 }
@@ -196,38 +177,6 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-const velocitySnapshot = "velocity.snap"
-
-// openState opens the profile store and restores the counters.
-func (s *service) openState() error {
-	if err := os.MkdirAll(s.cfg.stateDir, 0o700); err != nil {
-		return fmt.Errorf("state folder: %w", err)
-	}
-	p, err := profile.Open(profile.Options{Path: filepath.Join(s.cfg.stateDir, "profiles.db"),
-		Logger: s.log, Registerer: s.registry})
-	if err != nil {
-		return err
-	}
-	s.profiles = p
-	s.velocity = velocity.NewStore(velocity.Options{Logger: s.log, Registerer: s.registry})
-	f, err := os.Open(filepath.Join(s.cfg.stateDir, velocitySnapshot))
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("velocity snapshot: %w", err)
-	}
-	defer f.Close()
-	if err := s.velocity.Restore(f); err != nil {
-		// A damaged snapshot costs the counters, not the service; Restore
-		// leaves the store empty on error.
-		s.log.Error("velocity snapshot not restored; counters start empty", "err", err)
-		return nil
-	}
-	s.log.Info("velocity counters restored", "file", velocitySnapshot)
-	return nil
-}
-
 func (s *service) serve(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.listen)
 	if err != nil {
@@ -245,6 +194,8 @@ func (s *service) serve(ctx context.Context) error {
 	kafkaDone := s.runKafka(ctx)
 	select {
 	case err := <-errc:
+		cancel()
+		s.waitKafka()
 		return fmt.Errorf("serve: %w", err)
 	case err := <-kafkaDone:
 		s.kafka.done = nil
@@ -266,36 +217,7 @@ func (s *service) serve(ctx context.Context) error {
 // close saves the counters and closes the stores.
 func (s *service) close() {
 	s.closeKafka()
-	if s.velocity != nil && s.engine != nil {
-		if err := s.saveVelocity(); err != nil {
-			s.log.Error("velocity snapshot", "err", err)
-		}
+	if err := s.stack.Close(); err != nil {
+		s.log.Error("shutdown", "err", err)
 	}
-	if s.profiles != nil {
-		if err := s.profiles.Close(); err != nil {
-			s.log.Error("profile store close", "err", err)
-		}
-	}
-	if s.data != nil {
-		s.data.Close()
-	}
-}
-
-// saveVelocity writes the snapshot beside the old one and renames it over,
-// so a crash mid-write leaves the previous snapshot whole.
-func (s *service) saveVelocity() error {
-	path := filepath.Join(s.cfg.stateDir, velocitySnapshot)
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := s.velocity.Snapshot(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
