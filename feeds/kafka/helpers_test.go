@@ -209,10 +209,12 @@ type decided struct {
 
 // readTopic reads topic from the start until until says it has enough, or
 // fails the test after a minute.
-func readTopic(t testing.TB, c *cluster, topic string, until func([]*kgo.Record) bool) []*kgo.Record {
+func readTopic(t testing.TB, c *cluster, topic string, until func([]*kgo.Record) bool,
+	opts ...kgo.Opt) []*kgo.Record {
 	t.Helper()
-	cl := c.client(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(100*time.Millisecond))
+	cl := c.client(t, append([]kgo.Opt{kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100 * time.Millisecond)},
+		opts...)...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out []*kgo.Record
@@ -227,7 +229,7 @@ func readTopic(t testing.TB, c *cluster, topic string, until func([]*kgo.Record)
 }
 
 // decisions reads the decisions topic until every id in ids has one.
-func decisions(t testing.TB, c *cluster, ids []string) map[string][]decided {
+func decisions(t testing.TB, c *cluster, ids []string, opts ...kgo.Opt) map[string][]decided {
 	t.Helper()
 	byID := map[string][]decided{}
 	readTopic(t, c, testDecisions, func(rs []*kgo.Record) bool {
@@ -245,7 +247,7 @@ func decisions(t testing.TB, c *cluster, ids []string) map[string][]decided {
 			}
 		}
 		return true
-	})
+	}, opts...)
 	return byID
 }
 
