@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/engine/api"
 	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
@@ -32,6 +33,9 @@ type config struct {
 	logFormat string
 	network   networkFlags
 	reload    reloadConfig
+	// dedupeWindow is how long an event id gets its first decision back.
+	dedupeWindow time.Duration
+	kafka        kafkaConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -48,11 +52,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
 	c.network.register(fs)
 	c.reload.flags(fs)
+	fs.DurationVar(&c.dedupeWindow, "dedupe-window", time.Hour,
+		"how long a repeated event id gets its first decision back instead of being counted again; "+
+			"cover the auth server's retries and a Kafka redelivery after a crash (memory: ~250 B an id)")
+	c.kafka.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.dedupeWindow <= 0 {
+		return c, fmt.Errorf("--dedupe-window %s: want a positive duration", c.dedupeWindow)
 	}
 	return c, nil
 }
@@ -80,6 +91,7 @@ type service struct {
 	registry *prometheus.Registry
 	api      *api.Server
 	reloads  *reloads
+	kafka    *kafkaService
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -121,11 +133,18 @@ func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	s.stack, err = setup.New(ctx, s.setupOptions(s.bootRules(set), proxies))
+	so := s.setupOptions(s.bootRules(set), proxies)
+	so.Tune = func(o *engine.Options) { o.DedupeWindow = cfg.dedupeWindow }
+	s.stack, err = setup.New(ctx, so)
 	if err != nil {
 		return nil, err
 	}
-	s.api = api.New(s.stack.Engine, api.Options{Registry: s.registry, Logger: log})
+	if err := s.openKafka(); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.api = api.New(s.stack.Engine, api.Options{Registry: s.registry, Logger: log,
+		OnDecision: s.onDecision()})
 	s.api.ServeFeeds(s.stack.Feeds)
 	if err := s.attachRules(set, shadow); err != nil {
 		s.close()
@@ -178,9 +197,19 @@ func (s *service) serve(ctx context.Context) error {
 	go func() { errc <- srv.Serve(ln) }()
 	defer s.watchRules(ctx)()
 	s.log.Info("listening", "addr", ln.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	kafkaDone := s.runKafka(ctx)
 	select {
 	case err := <-errc:
+		cancel()
+		s.waitKafka()
 		return fmt.Errorf("serve: %w", err)
+	case err := <-kafkaDone:
+		s.kafka.done = nil
+		if err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
@@ -189,11 +218,13 @@ func (s *service) serve(ctx context.Context) error {
 	if err := srv.Shutdown(shutCtx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	s.waitKafka()
 	return nil
 }
 
 // close saves the counters and closes the stores.
 func (s *service) close() {
+	s.closeKafka()
 	if err := s.stack.Close(); err != nil {
 		s.log.Error("shutdown", "err", err)
 	}
