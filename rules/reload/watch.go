@@ -22,6 +22,9 @@ const DefaultSettle = 300 * time.Millisecond
 // (0: DefaultSettle). Changes that leave the files as they were (an
 // editor's swap file, a touch) reload nothing: the set's version is a hash
 // of its files.
+//
+// TODO: optional checksum polling, for file systems that send no change
+// events (NFS, some container volume mounts); SIGHUP covers them today.
 func (m *Manager) Watch(ctx context.Context, root string, settle time.Duration) error {
 	if settle <= 0 {
 		settle = DefaultSettle
