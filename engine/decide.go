@@ -9,7 +9,6 @@ import (
 
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals"
-	"github.com/verdictrisk/verdict/signals/profile"
 )
 
 // DecideOptions change how one decision is made.
@@ -56,32 +55,19 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	e.enrich(ev, s)
 	d.userKey = s.User.Key
 
-	var h *profile.Handle
-	if s.User.Key != "" {
-		var err error
-		if h, err = e.opts.Profiles.Acquire(profileKey(ev.Tenant, s.User.Key)); err != nil {
-			s.Missing.Add(signals.FamilyProfile)
-			e.met.storeErrors.Inc()
-			h = nil
-		}
-	}
-	if h != nil {
-		defer h.Release()
-		e.userSignals(ev, s, h.Profile())
-	}
+	u := e.remember(ev, s, o.DryRun)
+	defer u.release()
 
 	v := e.vms.Get().(*vm.VM)
 	defer e.vms.Put(v)
 	// Rules and counters read one copy of the signals; the counts they
 	// produce are written through the copy's pointer to d.counts.
 	env := any(*s)
-	e.count(v, st, ev, env, s.Velocity, o.DryRun)
+	e.count(v, st, ev, u.seed, env, s.Velocity, o.DryRun)
 	e.evaluate(v, st, ev, d, env, o.Explain)
 
 	if !o.DryRun {
-		if h != nil {
-			e.learn(ev, d, h)
-		}
+		e.learn(ev, d, u)
 		e.dedupe.put(tenantKey, d, now)
 	}
 	d.TookUS = float64(time.Since(start).Nanoseconds()) / 1e3
@@ -107,8 +93,10 @@ func newID() string {
 }
 
 // count updates the velocity counters with this event and reads them.
-func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, env any, counts *signals.Counts,
-	dry bool) {
+// Keys and distinct values are hashed with the tenant's seed, so tenants
+// never share a count.
+func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, seed uint64, env any,
+	counts *signals.Counts, dry bool) {
 	if len(st.counters) == 0 {
 		return
 	}
@@ -118,6 +106,7 @@ func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, env any, counts *sign
 			e.ruleError("counter:"+k.Name, err)
 			continue
 		}
+		key, distinct = mixTenant(key, seed), mixTenant(distinct, seed)
 		switch {
 		case !ok:
 			// The event does not count; rules still read the count so far

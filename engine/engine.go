@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,7 @@ import (
 	"github.com/verdictrisk/verdict/signals/geo"
 	"github.com/verdictrisk/verdict/signals/network"
 	"github.com/verdictrisk/verdict/signals/profile"
+	"github.com/verdictrisk/verdict/signals/rba"
 	"github.com/verdictrisk/verdict/signals/velocity"
 )
 
@@ -77,6 +79,13 @@ type Options struct {
 	Profiles *profile.Store
 	// Velocity holds the counters; nil creates an in-memory store.
 	Velocity *velocity.Store
+	// RBA is the RBA model's global frequency tables. Nil creates one
+	// (with rba.DefaultMaxValues) and attaches it to Profiles, so that it is
+	// kept beside the profiles and written in the same transactions.
+	RBA *rba.Model
+	// SeenUsersWindow is how far back device.seen_users counts distinct
+	// users on a device. Default 30 days; at most velocity.MaxWindow.
+	SeenUsersWindow time.Duration
 	// Proxies are the trusted proxies whose forwarding headers are
 	// believed; nil trusts none.
 	Proxies *network.Proxies
@@ -116,6 +125,9 @@ func (o *Options) defaults() {
 	if o.DedupeMax == 0 {
 		o.DedupeMax = 500_000
 	}
+	if o.SeenUsersWindow == 0 {
+		o.SeenUsersWindow = 30 * 24 * time.Hour
+	}
 	if o.MaxFutureSkew == 0 {
 		o.MaxFutureSkew = 5 * time.Minute
 	}
@@ -139,6 +151,8 @@ type Engine struct {
 	// unavailable are the families with no source at all.
 	unavailable uint16
 	ruleErrLog  *rateLimiter
+	// seenUsers counts distinct users per device for device.seen_users.
+	seenUsers *velocity.Counter
 }
 
 // ruleState is a rule set with the velocity counters bound to it.
@@ -174,6 +188,15 @@ func New(opts Options) (*Engine, error) {
 		}
 		e.opts.Profiles, e.ownsProfiles = p, true
 	}
+	if e.opts.RBA == nil {
+		m, err := AttachRBA(e.opts.Profiles, rba.Options{Registerer: opts.Registerer})
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		e.opts.RBA = m
+	}
+	e.seenUsers = e.opts.Velocity.Counter(seenUsersSpec(e.opts.SeenUsersWindow))
 	e.met = newMetrics(opts.Registerer)
 	e.unavailable = e.noSource()
 	e.SetRules(opts.Rules)
@@ -191,7 +214,7 @@ func (e *Engine) SetRules(set *rules.Set) {
 		st.names = append(st.names, k.Name)
 	}
 	e.state.Store(st)
-	e.opts.Velocity.Retain(st.counters)
+	e.opts.Velocity.Retain(append(slices.Clone(st.counters), e.seenUsers))
 }
 
 // Rules returns the active rule set.
