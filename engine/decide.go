@@ -55,7 +55,8 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	e.enrich(ev, s)
 	d.userKey = s.User.Key
 
-	u := e.remember(ev, s, o.DryRun)
+	var u userStep
+	e.remember(ev, s, o.DryRun, &u)
 	defer u.release()
 
 	v := e.vms.Get().(*vm.VM)
@@ -67,7 +68,7 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	e.evaluate(v, st, ev, d, env, o.Explain)
 
 	if !o.DryRun {
-		e.learn(ev, d, u)
+		e.learn(ev, d, &u)
 		e.dedupe.put(tenantKey, d, now)
 	}
 	d.TookUS = float64(time.Since(start).Nanoseconds()) / 1e3

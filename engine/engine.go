@@ -153,6 +153,7 @@ type Engine struct {
 	ruleErrLog  *rateLimiter
 	// seenUsers counts distinct users per device for device.seen_users.
 	seenUsers *velocity.Counter
+	interned  *interned
 }
 
 // ruleState is a rule set with the velocity counters bound to it.
@@ -169,7 +170,8 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("engine: no rule set")
 	}
 	e := &Engine{opts: opts, log: opts.Logger.With("component", "engine"),
-		dedupe: newDedupe(opts.DedupeWindow, opts.DedupeMax), ruleErrLog: newRateLimiter(time.Minute)}
+		dedupe: newDedupe(opts.DedupeWindow, opts.DedupeMax), ruleErrLog: newRateLimiter(time.Minute),
+		interned: newInterned()}
 	e.vms.New = func() any { return new(vm.VM) }
 	if e.opts.Devices == nil {
 		p, err := device.NewParser(device.Options{})

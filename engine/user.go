@@ -37,30 +37,29 @@ const (
 	fraudRisk = 24 * time.Hour
 )
 
-// remember locks the user's profile (until release) and computes the
+// remember locks the user's profile (until u.release) and computes the
 // device.*, user.*, travel.* and rba.* signals.
-func (e *Engine) remember(ev *Event, s *signals.Set, dry bool) *userStep {
-	u := &userStep{seed: tenantSeed(ev.Tenant)}
-	u.login = rbaLogin(ev, s)
+func (e *Engine) remember(ev *Event, s *signals.Set, dry bool, u *userStep) {
+	u.seed = tenantSeed(ev.Tenant)
+	e.rbaLogin(ev, s, &u.login)
 	e.countDeviceUsers(ev, s, u.seed, dry)
 	if !ev.User.created.IsZero() {
 		s.User.AgeDays = ev.at.Sub(ev.User.created).Hours() / 24
 	}
 	if s.User.Key == "" {
-		return u
+		return
 	}
 	h, err := e.opts.Profiles.Acquire(profileKey(ev.Tenant, s.User.Key))
 	if err != nil {
 		s.Missing.Add(signals.FamilyProfile)
 		e.met.storeErrors.Inc()
-		return u
+		return
 	}
 	u.h = h
 	if !dry {
 		h.Expire(ev.at)
 	}
 	e.userSignals(ev, s, u)
-	return u
 }
 
 // userSignals computes what the profile says of this event.
@@ -160,18 +159,18 @@ func (e *Engine) teach(ev *Event, s *signals.Set, u *userStep, taught, trusted b
 	p.Touch(ev.at, ev.User.created)
 	e.addAliases(p, ev, s)
 	o := observation(ev, s, &u.login, trusted)
-	var prev *profile.Place
-	if p.Last != nil {
-		last := *p.Last
-		prev = &last
+	if ev.ID != "" {
+		l := &profile.Lesson{Taught: taught, Obs: o}
+		if p.Last != nil {
+			last := *p.Last
+			l.Prev = &last
+		}
+		h.Record(lessonKey(ev.Tenant, ev.ID), l)
 	}
 	if taught {
 		first := p.Logins == 0
 		p.Learn(o)
 		e.opts.RBA.Learn(ev.Tenant, &u.login, first)
-	}
-	if ev.ID != "" {
-		h.Record(lessonKey(ev.Tenant, ev.ID), &profile.Lesson{Taught: taught, Obs: o, Prev: prev})
 	}
 	h.Changed()
 }
@@ -210,24 +209,22 @@ func lessonKey(tenant, eventID string) string { return tenant + "\x00" + eventID
 // counts the same way in both.
 const unknownValue = "-"
 
-// rbaLogin returns the event's values as the RBA model sees them.
-func rbaLogin(ev *Event, s *signals.Set) rba.Login {
-	var x rba.Login
+// rbaLogin fills x with the event's values as the RBA model sees them.
+func (e *Engine) rbaLogin(ev *Event, s *signals.Set, x *rba.Login) {
 	x[rba.IP] = s.IP.Address
 	x[rba.ASN] = asnText(s.IP.ASN)
 	x[rba.Country] = s.IP.Country
 	if ua := strings.TrimSpace(ev.UserAgent); ua != "" {
-		x[rba.UserAgent] = hashText(ua)
+		x[rba.UserAgent] = e.interned.agent(ua)
 	}
-	x[rba.Browser] = nameVersion(s.Device.Browser, s.Device.BrowserVersion)
-	x[rba.OS] = nameVersion(s.Device.OS, s.Device.OSVersion)
+	x[rba.Browser] = e.interned.version(s.Device.Browser, s.Device.BrowserVersion)
+	x[rba.OS] = e.interned.version(s.Device.OS, s.Device.OSVersion)
 	x[rba.DeviceType] = s.Device.Type
 	for i := range x {
 		if x[i] == "" {
 			x[i] = unknownValue
 		}
 	}
-	return x
 }
 
 // nameVersion joins a browser or OS name with its major version: minor
@@ -237,13 +234,17 @@ func nameVersion(name, version string) string {
 	if name == "" {
 		return ""
 	}
+	if v := majorOf(version); v != "" {
+		return name + " " + v
+	}
+	return name
+}
+
+func majorOf(version string) string {
 	if i := strings.IndexByte(version, '.'); i >= 0 {
-		version = version[:i]
+		return version[:i]
 	}
-	if version == "" {
-		return name
-	}
-	return name + " " + version
+	return version
 }
 
 // hashText returns 16 hex digits of the xxhash of s: what the profile keeps

@@ -149,18 +149,19 @@ func (p *Profile) HasASN(asn string) bool { return find(p.ASNs, asn) >= 0 }
 // HasNetwork reports whether the network prefix has been seen.
 func (p *Profile) HasNetwork(n string) bool { return find(p.Networks, n) >= 0 }
 
-// lists returns the profile's value lists with their bounds, in the order
-// of the Observation fields they hold.
-func (p *Profile) lists(o *Observation) []struct {
+// listRef is one of a profile's value lists with its bound and the value an
+// observation has for it.
+type listRef struct {
 	list  *[]Seen
 	value string
 	limit int
-} {
-	return []struct {
-		list  *[]Seen
-		value string
-		limit int
-	}{
+}
+
+// lists returns the profile's value lists, in the order of the Observation
+// fields they hold. It returns an array so that the hot path does not
+// allocate.
+func (p *Profile) lists(o *Observation) [9]listRef {
+	return [9]listRef{
 		{&p.Devices, o.Device, MaxDevices}, {&p.Countries, o.Country, MaxPlaces},
 		{&p.ASNs, o.ASN, MaxPlaces}, {&p.Networks, o.Network, MaxPlaces},
 		{&p.IPs, o.IP, MaxPlaces}, {&p.Agents, o.Agent, MaxAgents},
@@ -178,10 +179,15 @@ func (p *Profile) Learn(o Observation) {
 	for _, l := range p.lists(&o) {
 		*l.list = remember(*l.list, l.value, t, o.Trusted, l.limit)
 	}
-	if p.Last == nil || t >= p.Last.At {
+	switch {
+	case p.Last == nil:
 		place := o.Place
-		place.At = t
 		p.Last = &place
+		p.Last.At = t
+	case t >= p.Last.At:
+		// Overwritten in place: copies (Clone, a lesson's Prev) are values.
+		*p.Last = o.Place
+		p.Last.At = t
 	}
 	h := hourOfWeek(o.At)
 	if p.HourOfWeek[h] < 1<<16-1 {
@@ -213,7 +219,8 @@ func (p *Profile) Unlearn(o Observation, prev *Place) {
 // Trust marks o's device, country, operator and network as trusted, for a
 // login an analyst confirmed.
 func (p *Profile) Trust(o Observation) {
-	for _, l := range p.lists(&o)[:4] {
+	refs := p.lists(&o)
+	for _, l := range refs[:4] {
 		if i := find(*l.list, l.value); i >= 0 {
 			(*l.list)[i].Trusted = true
 		}
@@ -265,16 +272,18 @@ func (p *Profile) Age(at time.Time) time.Duration {
 // user has never logged in at, about 0.125 for a user who logs in at any
 // hour. It is 0 for a profile without logins.
 func (p *Profile) HourShare(at time.Time) float64 {
-	var near, total int
-	hour := at.UTC().Hour()
-	for h, n := range p.HourOfWeek {
+	total := 0
+	for _, n := range p.HourOfWeek {
 		total += int(n)
-		if d := (h%24 - hour + 24) % 24; d <= 1 || d == 23 {
-			near += int(n)
-		}
 	}
 	if total == 0 {
 		return 0
+	}
+	near, hour := 0, at.UTC().Hour()
+	for day := range 7 {
+		for d := 23; d <= 25; d++ {
+			near += int(p.HourOfWeek[day*24+(hour+d)%24])
+		}
 	}
 	return float64(near) / float64(total)
 }

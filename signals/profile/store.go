@@ -83,7 +83,9 @@ type shard struct {
 }
 
 type entry struct {
-	mu      sync.Mutex
+	mu sync.Mutex
+	// h is the entry's Handle, made once so that Acquire does not allocate.
+	h       Handle
 	key     string
 	p       *Profile
 	loaded  bool
@@ -208,6 +210,7 @@ func (s *Store) Acquire(key string) (*Handle, error) {
 	e := sh.m[key]
 	if e == nil {
 		e = &entry{key: key}
+		e.h = Handle{s: s, e: e}
 		sh.m[key] = e
 		s.evictLocked(sh)
 	}
@@ -225,7 +228,7 @@ func (s *Store) Acquire(key string) (*Handle, error) {
 		}
 		e.p, e.loaded = p, true
 	}
-	return &Handle{s: s, e: e}, nil
+	return &e.h, nil
 }
 
 func (s *Store) unref(sh *shard, e *entry) {
