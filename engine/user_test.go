@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/verdictrisk/verdict/engine"
-	"github.com/verdictrisk/verdict/feeds/refdata"
 	"github.com/verdictrisk/verdict/rules"
-	"github.com/verdictrisk/verdict/signals/geo/geotest"
 	"github.com/verdictrisk/verdict/signals/profile"
 	"github.com/verdictrisk/verdict/signals/rba"
 )
@@ -25,33 +23,14 @@ type userFixture struct {
 
 func newUserFixture(t testing.TB) *userFixture {
 	t.Helper()
-	dir := t.TempDir()
-	world, err := geotest.Fixture(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := refdata.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { data.Close() })
-	set, err := rules.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &userFixture{fixture: &fixture{world: world,
-		clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, rba: rba.New(rba.Options{})}
-	eng, err := engine.New(engine.Options{Rules: set, City: data.City, ASN: data.ASN,
-		Devices: data.Devices, RBA: f.rba,
+	m := rba.New(rba.Options{})
+	f := newFixtureWith(t, func(f *fixture, o *engine.Options) {
+		o.RBA = m
 		// Events are dated from f.clock on; the engine's clock is a year
 		// later, so that none is clamped as being in the future.
-		Now: func() time.Time { return f.clock.Add(365 * 24 * time.Hour) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	f.eng = eng
-	return f
+		o.Now = func() time.Time { return f.clock.Add(365 * 24 * time.Hour) }
+	})
+	return &userFixture{fixture: f, rba: m}
 }
 
 // event is one event of a user test, as JSON fields.
