@@ -35,6 +35,7 @@ type config struct {
 	proxies   string
 	logLevel  string
 	logFormat string
+	state     stateConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -49,6 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"comma-separated CIDRs of proxies whose forwarded_for is believed (default: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	addStateFlags(fs, &c.state)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -144,7 +146,12 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 		s.close()
 		return nil, err
 	}
-	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log})
+	token, err := cfg.state.adminToken()
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log, AdminToken: token})
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
 		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
 	if len(s.data.Missing) > 0 {
@@ -187,27 +194,21 @@ func (s *service) openState() error {
 		return fmt.Errorf("state folder: %w", err)
 	}
 	p, err := profile.Open(profile.Options{Path: filepath.Join(s.cfg.stateDir, "profiles.db"),
-		Logger: s.log, Registerer: s.registry})
+		Horizon: s.cfg.state.horizon, Logger: s.log, Registerer: s.registry})
 	if err != nil {
 		return err
 	}
 	s.profiles = p
 	s.velocity = velocity.NewStore(velocity.Options{Logger: s.log, Registerer: s.registry})
-	f, err := os.Open(filepath.Join(s.cfg.stateDir, velocitySnapshot))
+	found, err := s.velocity.RestoreFile(filepath.Join(s.cfg.stateDir, velocitySnapshot))
 	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
 	case err != nil:
-		return fmt.Errorf("velocity snapshot: %w", err)
-	}
-	defer f.Close()
-	if err := s.velocity.Restore(f); err != nil {
 		// A damaged snapshot costs the counters, not the service; Restore
 		// leaves the store empty on error.
 		s.log.Error("velocity snapshot not restored; counters start empty", "err", err)
-		return nil
+	case found:
+		s.log.Info("velocity counters restored", "file", velocitySnapshot)
 	}
-	s.log.Info("velocity counters restored", "file", velocitySnapshot)
 	return nil
 }
 
@@ -222,6 +223,9 @@ func (s *service) serve(ctx context.Context) error {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	stateCtx, stopState := context.WithCancel(ctx)
+	waitState := s.keepState(stateCtx)
+	defer func() { stopState(); waitState() }()
 	s.log.Info("listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -257,18 +261,5 @@ func (s *service) close() {
 // saveVelocity writes the snapshot beside the old one and renames it over,
 // so a crash mid-write leaves the previous snapshot whole.
 func (s *service) saveVelocity() error {
-	path := filepath.Join(s.cfg.stateDir, velocitySnapshot)
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := s.velocity.Snapshot(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return s.velocity.SaveFile(filepath.Join(s.cfg.stateDir, velocitySnapshot))
 }
