@@ -6,14 +6,15 @@
 //
 //  1. enrich: the client address is resolved through trusted proxies and
 //     classified, then geo, ASN, device and e-mail signals are looked up;
-//  2. remember: the user's profile gives device.new, ip.country_new and
-//     travel, and the velocity counters declared in the rules are updated
-//     and read;
+//  2. remember: the user's profile gives device.new, ip.country_new, user.*,
+//     travel and, with the RBA model's global tables, rba.*; the velocity
+//     counters declared in the rules are updated and read;
 //  3. evaluate: the active rule set scores the signals and maps the score to
 //     allow, step_up or deny;
-//  4. record: a successful login or passed challenge teaches the profile,
-//     and the decision is remembered under the event id so that a repeated
-//     event gets the same answer.
+//  4. record: an allowed successful login or signup, or a passed challenge,
+//     teaches the profile and the RBA tables and leaves a lesson for
+//     feedback (Feedback); the decision is remembered under the event id so
+//     that a repeated event gets the same answer. Erase removes a user.
 //
 // See DESIGN.md at the repository root for the locks and their order.
 //
