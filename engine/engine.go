@@ -149,6 +149,7 @@ type Engine struct {
 	dedupe       *dedupe
 	met          *metrics
 	ownsProfiles bool
+	ownsDevices  bool
 	// unavailable are the families with no source at all.
 	unavailable uint16
 	ruleErrLog  *rateLimiter
@@ -179,7 +180,7 @@ func New(opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("engine: user-agent parser: %w", err)
 		}
-		e.opts.Devices = p
+		e.opts.Devices, e.ownsDevices = p, true
 	}
 	if e.opts.Velocity == nil {
 		e.opts.Velocity = velocity.NewStore(velocity.Options{Logger: opts.Logger})
@@ -234,6 +235,9 @@ func (e *Engine) Unavailable() []string { return familiesOf(e.unavailable).Names
 
 // Close releases what the engine opened itself.
 func (e *Engine) Close() error {
+	if e.ownsDevices {
+		e.opts.Devices.Close()
+	}
 	if e.ownsProfiles {
 		return e.opts.Profiles.Close()
 	}

@@ -102,6 +102,16 @@ func TestKill9LosesAtMostASecond(t *testing.T) {
 	if got := field(after, "signals.velocity.failed_logins_per_user"); got != 4.0 {
 		t.Errorf("failed_logins_per_user after the kill = %v, want 4", got)
 	}
+
+	// A clean stop saves what came since the last snapshot.
+	d.decide(t, login("kf9", "kim", away, "", "failed", now.Add(7*time.Minute)))
+	d.stop(t)
+	d = startDaemon(t, data, state, "--snapshot-interval", "0")
+	_, clean := d.call(t, "POST", "/v1/decide", "", login("k-probe3", "kim", home, "kim-phone",
+		"attempted", now.Add(8*time.Minute)))
+	if got := field(clean, "signals.velocity.failed_logins_per_user"); got != 5.0 {
+		t.Errorf("failed_logins_per_user after a clean restart = %v, want 5", got)
+	}
 }
 
 // TestTakeoverStoryAcrossRestarts is the story, with a restart

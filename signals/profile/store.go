@@ -260,15 +260,17 @@ func (s *Store) load(key string) (*Profile, error) {
 // evictLocked drops clean, unused entries from a shard over its share of
 // MaxCached. It examines a handful of entries (Go's map order is random)
 // and drops the least recently used of them: an approximate LRU that costs
-// O(1) per insert.
+// O(1) per insert. Without a database only entries without a profile (left
+// by events of unknown users) may go, since memory is the only copy.
 func (s *Store) evictLocked(sh *shard) {
-	if s.db == nil || len(sh.m) <= s.opts.MaxCached/numShards+1 {
+	if len(sh.m) <= s.opts.MaxCached/numShards+1 {
 		return
 	}
 	var victim *entry
 	n := 0
 	for _, e := range sh.m {
-		if e.refs == 0 && !s.isDirty(e) && (victim == nil || e.lastUse < victim.lastUse) {
+		evictable := e.refs == 0 && (s.db != nil && !s.isDirty(e) || s.db == nil && e.loaded && e.p == nil)
+		if evictable && (victim == nil || e.lastUse < victim.lastUse) {
 			victim = e
 		}
 		if n++; n >= 8 {

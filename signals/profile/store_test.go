@@ -301,3 +301,27 @@ func TestAliasesAreBounded(t *testing.T) {
 		t.Errorf("aliases = %v", p.Aliases)
 	}
 }
+
+// TestMemoryStoreDropsOnlyEmptyEntries: without a database, events of
+// unknown users (no profile) do not grow memory without bound, and no
+// profile is ever dropped.
+func TestMemoryStoreDropsOnlyEmptyEntries(t *testing.T) {
+	s, _ := Open(Options{MaxCached: 128})
+	for i := range 200 {
+		h, _ := s.Acquire(fmt.Sprint("known", i))
+		h.Create().Learn(obs(t0, "pc", "DE"))
+		h.Release()
+	}
+	for i := range 5000 {
+		h, _ := s.Acquire(fmt.Sprint("stranger", i))
+		h.Release()
+	}
+	if n := s.Len(); n > 200+128+2*numShards {
+		t.Errorf("%d entries in memory", n)
+	}
+	for i := range 200 {
+		if p, _ := s.Get(fmt.Sprint("known", i)); !p.Known() {
+			t.Fatalf("profile known%d dropped", i)
+		}
+	}
+}
