@@ -182,7 +182,8 @@ type Erasure struct {
 }
 
 // Erase removes everything the engine keeps of a user (the key as the
-// decision's signals.user.key shows it): the profile and its lessons on disk
+// decision's signals.user.key shows it; a user whose events came under two
+// keys, an id and an e-mail, is erased once per key): the profile and its lessons on disk
 // and in memory, the user's share of the RBA tables, velocity entries kept
 // under the user's key or aliases, and remembered decisions. What was
 // erased is on disk when Erase returns (velocity counters are on disk at the
@@ -227,6 +228,7 @@ func EraseUser(st UserState, tenant, user string) (Erasure, error) {
 	for i := range keys {
 		keys[i] = mixTenant(keys[i], seed)
 	}
+	// TODO: write the velocity snapshot at once; until the next one (a minute) the file keeps them.
 	res.VelocityEntries = st.Velocity.Forget(keys...)
 	return res, nil
 }

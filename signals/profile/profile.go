@@ -200,6 +200,7 @@ func (p *Profile) Learn(o Observation) {
 // hour-of-week count goes down, and when the last login's place is o's it
 // goes back to prev (the place before o). The first and last times of
 // values seen at other times too are not rewound.
+// TODO: rewind a value's first/last times on Unlearn; a Seen keeps no history to rewind to.
 func (p *Profile) Unlearn(o Observation, prev *Place) {
 	t := o.At.Unix()
 	if p.Logins > 0 {

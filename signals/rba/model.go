@@ -97,6 +97,7 @@ func newChanges() changes {
 }
 
 // tenantOf returns the tenant, creating it when create is set; m.mu is held.
+// TODO: bound the number of tenants; values are bounded, tenant records (~100 B) are not.
 func (m *Model) tenantOf(name string, create bool) *tenant {
 	t := m.tenants[name]
 	if t == nil && create {
