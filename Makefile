@@ -1,13 +1,14 @@
 # Verdict. `make run` starts the service on real reference data with the
 # default rules and replays a sample stream; `make test` runs every test.
 # Both install what they need (Go modules, reference data) on first use.
+# `make eval` measures detection quality on a labelled attack simulation.
 
 GO      ?= go
 DATA    ?= data
 STATE   ?= state
 BIN     := bin
 
-.PHONY: run test build data check-data bench clean
+.PHONY: run test build data check-data bench eval clean
 
 run: build data
 	@scripts/run-demo.sh
@@ -31,6 +32,12 @@ check-data:
 
 bench:
 	@scripts/bench.sh
+
+# Detection quality: simulated users and attackers in the world of the real
+# data, decided with the default rules; prints the table, writes the
+# trade-off chart and the JSON report to state/eval/.
+eval: build data
+	@scripts/eval.sh
 
 clean:
 	rm -rf $(BIN)

@@ -138,7 +138,9 @@ func (e *Engine) evaluate(v *vm.VM, st *ruleState, ev *Event, d *Decision, env a
 	for _, f := range res.Failed {
 		e.ruleError(f.Rule.Name, f.Err)
 	}
-	d.Missing = d.Signals.Missing.Names()
+	if d.Missing = d.Signals.Missing.Names(); d.Missing == nil {
+		d.Missing = []string{} // "missing": [] rather than null
+	}
 	if explain {
 		d.Explain = explainOf(res.Trace, d)
 	}

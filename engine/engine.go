@@ -42,6 +42,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/verdictrisk/verdict/rules"
+	"github.com/verdictrisk/verdict/signals"
 	"github.com/verdictrisk/verdict/signals/device"
 	"github.com/verdictrisk/verdict/signals/geo"
 	"github.com/verdictrisk/verdict/signals/network"
@@ -61,8 +62,21 @@ type ASNSource interface {
 }
 
 // DomainSet tells whether an e-mail domain (or a parent) is listed.
+// *email.Domains implements it. A set that also has a Ready() bool method
+// (a feed, refdata.DomainsView) is asked before each use: when it is not
+// ready, email_domains is named missing.
 type DomainSet interface {
 	Contains(domain string) bool
+}
+
+// NetworkLists tells which network lists hold an address or its AS number.
+// *refdata.ListsView implements it.
+type NetworkLists interface {
+	// Match sets the list signals of ip (hosting, vpn, tor, blocklisted,
+	// allowlisted, lists) for address a announced by asn (0 when unknown),
+	// and reports false when some list could not be consulted (no copy,
+	// or a stale one): the engine then names network_lists missing.
+	Match(a netip.Addr, asn uint32, ip *signals.IP) (complete bool)
 }
 
 // Options configure an Engine. Only Rules is required: every signal source
@@ -76,6 +90,9 @@ type Options struct {
 	Devices *device.Parser
 	// Disposable lists disposable e-mail domains; nil means none known.
 	Disposable DomainSet
+	// Lists are the network lists (hosting, VPN, Tor, block, allow); nil
+	// means none, and network_lists is named missing.
+	Lists NetworkLists
 	// Profiles keeps per-user history; nil keeps it in memory only.
 	Profiles *profile.Store
 	// Velocity holds the counters; nil creates an in-memory store.
@@ -230,8 +247,16 @@ func (e *Engine) Profiles() *profile.Store { return e.opts.Profiles }
 // Velocity returns the counter store.
 func (e *Engine) Velocity() *velocity.Store { return e.opts.Velocity }
 
-// Unavailable names the signal families that have no source configured.
-func (e *Engine) Unavailable() []string { return familiesOf(e.unavailable).Names() }
+// Unavailable names the signal families that have no source configured; it
+// is empty, not nil, when every source is there, so that JSON shows [].
+// TODO: report feeds that are configured but hold no copy (refdata.Manager.Missing) here too, for /readyz.
+func (e *Engine) Unavailable() []string {
+	names := familiesOf(e.unavailable).Names()
+	if names == nil {
+		names = []string{}
+	}
+	return names
+}
 
 // Close releases what the engine opened itself.
 func (e *Engine) Close() error {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/verdictrisk/verdict/engine"
-	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/geo/geotest"
 )
@@ -38,27 +38,23 @@ func newFixtureWith(t testing.TB, opt func(*fixture, *engine.Options)) *fixture 
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := refdata.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { data.Close() })
 	set, err := rules.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{world: world, clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	opts := engine.Options{Rules: set, City: data.City, ASN: data.ASN,
-		Devices: data.Devices, Now: func() time.Time { return f.clock }}
-	if opt != nil {
-		opt(f, &opts)
-	}
-	eng, err := engine.New(opts)
+	st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: dir,
+		Tune: func(o *engine.Options) {
+			o.Now = func() time.Time { return f.clock }
+			if opt != nil {
+				opt(f, o)
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { eng.Close() })
-	f.eng = eng
+	t.Cleanup(func() { st.Close() })
+	f.eng = st.Engine
 	return f
 }
 
@@ -100,8 +96,8 @@ func TestPublicAddressIsEnriched(t *testing.T) {
 	if ip.Country != "DE" || ip.City != "Berlin" || ip.ASN != 3320 || ip.Org != "Deutsche Telekom AG" {
 		t.Errorf("ip signals = %+v", ip)
 	}
-	if len(d.Missing) != 1 || d.Missing[0] != "email_domains" {
-		t.Errorf("missing = %v, want only email_domains", d.Missing)
+	if len(d.Missing) != 0 {
+		t.Errorf("missing = %v, want none", d.Missing)
 	}
 	if d.Action.String() != "allow" || d.ID == "" || d.RulesVersion == "" {
 		t.Errorf("decision = %+v", d)
@@ -381,5 +377,27 @@ func BenchmarkDecide(b *testing.B) {
 		if _, err := f.eng.Decide(ctx, &ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// With every source configured, Unavailable is an empty list, which /readyz
+// shows as [] rather than null.
+func TestUnavailableIsEmptyListWhenComplete(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := geotest.Fixture(dir); err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng := st.Engine
+	if got := eng.Unavailable(); got == nil || len(got) != 0 {
+		t.Errorf("Unavailable() = %#v, want an empty, non-nil list", got)
 	}
 }

@@ -40,10 +40,11 @@ func (e *Engine) enrichNetwork(ev *Event, s *signals.Set) {
 	ip.Private = ip.Kind != network.Public
 	ip.Network = network.Prefix(addr, e.opts.NetworkV4Bits, e.opts.NetworkV6Bits).String()
 	if ip.Private {
-		// Private and reserved addresses are never geolocated; their
-		// geo and ASN signals are missing by nature.
+		// Private and reserved addresses are never geolocated nor
+		// listed; their geo, ASN and list signals are missing by nature.
 		s.Missing.Add(signals.FamilyGeo)
 		s.Missing.Add(signals.FamilyASN)
+		s.Missing.Add(signals.FamilyLists)
 		return
 	}
 	if e.opts.City != nil {
@@ -61,7 +62,16 @@ func (e *Engine) enrichNetwork(ev *Event, s *signals.Set) {
 			s.Missing.Add(signals.FamilyASN)
 		}
 	}
+	// Lists are asked about public addresses only: hosting, VPN and Tor
+	// mean nothing for a private address, and blocklists refuse
+	// non-public entries anyway.
+	if e.opts.Lists != nil && !e.opts.Lists.Match(addr, uint32(ip.ASN), ip) {
+		s.Missing.Add(signals.FamilyLists)
+	}
 }
+
+// readier is a DomainSet that can lack data (a feed without a copy).
+type readier interface{ Ready() bool }
 
 func (e *Engine) enrichDevice(ev *Event, s *signals.Set) {
 	info := e.opts.Devices.Parse(ev.UserAgent, ev.Header)
@@ -96,8 +106,12 @@ func (e *Engine) enrichEmail(ev *Event, s *signals.Set) {
 		s.Email.Normalized = strings.ToLower(strings.TrimSpace(ev.User.Email))
 		return
 	}
-	s.Email.Normalized, s.Email.Domain = a.Normalized, a.Domain
+	s.Email.Normalized, s.Email.Domain, s.Email.Skeleton = a.Normalized, a.Domain, a.Skeleton
 	if e.opts.Disposable != nil {
+		if r, ok := e.opts.Disposable.(readier); ok && !r.Ready() {
+			s.Missing.Add(signals.FamilyEmail)
+			return
+		}
 		s.Email.Disposable = e.opts.Disposable.Contains(a.Domain)
 	}
 }

@@ -102,6 +102,9 @@ func (e *Engine) noSource() uint16 {
 	if e.opts.Disposable == nil {
 		f.Add(signals.FamilyEmail)
 	}
+	if e.opts.Lists == nil {
+		f.Add(signals.FamilyLists)
+	}
 	return uint16(f)
 }
 

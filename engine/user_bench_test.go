@@ -24,7 +24,7 @@ func BenchmarkUserFamilies(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := refdata.Open(dir, nil)
+	data, err := refdata.Open(b.Context(), refdata.Options{DataDir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func BenchmarkUserFamilies(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	e, err := New(Options{Rules: set, City: data.City, ASN: data.ASN, Devices: data.Devices,
+	e, err := New(Options{Rules: set, City: data.City(), ASN: data.ASN(), Devices: data.Devices(),
 		Now: func() time.Time { return now.Add(365 * 24 * time.Hour) }})
 	if err != nil {
 		b.Fatal(err)

@@ -428,12 +428,3 @@ func TestLoginPatterns(t *testing.T) {
 		}
 	})
 }
-
-func hasReason(d *engine.Decision, code string) bool {
-	for _, r := range d.Reasons {
-		if r.Code == code {
-			return true
-		}
-	}
-	return false
-}

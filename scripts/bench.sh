@@ -20,8 +20,15 @@ duration=${LOAD_DURATION:-10s}
 data=${DATA:-data}
 
 echo "== Go benchmarks (benchtime $benchtime)"
+# With the downloaded data present, the geo and enrichment benchmarks run on
+# it (engine BenchmarkEnrichNetwork: the network signals of one event, cold
+# and cached); otherwise on fixtures of the same shape.
+if [[ -d $data ]]; then
+	export VERDICT_DATA
+	VERDICT_DATA=$(cd "$data" && pwd)
+fi
 go test -run '^$' -bench . -skip Memory -benchmem -benchtime "$benchtime" \
-	./engine/ ./rules/ ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
+	./engine/ ./rules/ ./feeds/... ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
 
 # Memory per tracked user (VERDICT_BENCH_USERS profiles, default 100,000),
 # per counter key and per RBA table value at a million: one run each.

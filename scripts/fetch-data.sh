@@ -11,6 +11,12 @@
 #   crawler-user-agents.json                   from crawler-user-agents (MIT)
 #   licenses/<package>/                        each package's licence and
 #                                              attribution files and package.json
+#   lists/datacenter-ipv4.txt, -ipv6.txt,
+#   lists/vpn-ipv4.txt, -ipv6.txt              X4BNet lists_vpn (MIT) and
+#   lists/bad-asn-list.csv                     brianhama/bad-asn-list (MIT), copied
+#                                              with their licences from the shared
+#                                              data folder beside the repository
+#                                              (../shared/data) when it is there
 #
 # Keep the licences/ folder next to the data.
 #
@@ -20,6 +26,8 @@
 #   ASN_VERSION               npm version or tag to fetch (default: latest)
 #   DISPOSABLE_VERSION        npm version or tag to fetch (default: latest)
 #   CRAWLERS_VERSION          npm version or tag to fetch (default: latest)
+#   SHARED_DATA               where the network lists are copied from
+#                             (default: ../shared/data beside the repository)
 #
 # The script checks only that the files arrived; `make data` then runs the Go
 # check (geo.CheckDir) on them.
@@ -113,3 +121,36 @@ fetch disposable-email-domains "${DISPOSABLE_VERSION:-latest}" \
 	index.json=disposable-email-domains.json wildcard.json=disposable-email-wildcard.json
 fetch crawler-user-agents "${CRAWLERS_VERSION:-latest}" \
 	crawler-user-agents.json
+
+# copy_list SRC_DIR LICENCE_NAME FILE=DEST... : copies list files from the
+# shared data folder into lists/, and the folder's LICENSE into
+# licenses/LICENCE_NAME/, leaving identical files alone (a rewrite would make
+# a running verdictd reload them for nothing).
+copy_list() {
+	local src=$1 lic=$2
+	shift 2
+	[[ -d $src ]] || return 0
+	mkdir -p "$data_dir/lists" "$data_dir/licenses/$lic"
+	local f from to
+	for f in "$@"; do
+		from=$src/${f%%=*} to=$data_dir/lists/${f#*=}
+		[[ -s $from ]] || die "$from is missing or empty"
+		if ! cmp -s "$from" "$to"; then
+			cp "$from" "$data_dir/lists/.${f#*=}.tmp"
+			mv -f "$data_dir/lists/.${f#*=}.tmp" "$to"
+		fi
+	done
+	cp "$src/LICENSE" "$data_dir/licenses/$lic/LICENSE"
+	[[ -f $src/../README.md ]] && cp "$src/../README.md" "$data_dir/licenses/$lic/SOURCE.md"
+	echo "fetch-data: network lists from $src -> $data_dir/lists ($*)"
+}
+
+shared=${SHARED_DATA:-$(dirname "$0")/../../shared/data}
+if [[ -d $shared ]]; then
+	copy_list "$shared/x4bnet-lists-vpn" x4bnet-lists-vpn \
+		datacenter-ipv4.txt datacenter-ipv6.txt vpn-ipv4.txt vpn-ipv6.txt
+	copy_list "$shared/bad-asn-list" bad-asn-list bad-asn-list.csv
+else
+	echo "fetch-data: no shared data folder at $shared; the default network lists stay empty" \
+		"(see docs/feeds.md to configure your own)"
+fi

@@ -17,6 +17,8 @@
 #   DATACENTER_LISTS comma-separated datacenter CIDR lists, ditto (default the
 #                    datacenter-ipv4.txt and -ipv6.txt of
 #                    ../shared/data/x4bnet-lists-vpn/ when present)
+#   VPN_LISTS        comma-separated VPN exit CIDR lists, ditto (default the
+#                    vpn-ipv4.txt and -ipv6.txt there)
 #
 # Why a fresh state/demo/ on every run: verdictd keeps what it learns (user
 # profiles, velocity counters) in its state folder. Replaying the same sample
@@ -106,6 +108,13 @@ if [[ ! -s $sample ]]; then
 	fi
 	if [[ -n $dc ]]; then
 		sample_args+=(-datacenters "$dc")
+	fi
+	vpn=${VPN_LISTS:-}
+	if [[ -z $vpn && -f $x4b/vpn-ipv4.txt && -f $x4b/vpn-ipv6.txt ]]; then
+		vpn=$x4b/vpn-ipv4.txt,$x4b/vpn-ipv6.txt
+	fi
+	if [[ -n $vpn ]]; then
+		sample_args+=(-vpns "$vpn")
 	fi
 	bin/sample "${sample_args[@]}" -out "$sample"
 fi

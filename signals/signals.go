@@ -63,10 +63,18 @@ type IP struct {
 	ASN        int     `expr:"asn" json:"asn,omitempty"`
 	Org        string  `expr:"org" json:"org,omitempty"`
 
-	Hosting bool     `expr:"hosting" json:"hosting"`
-	VPN     bool     `expr:"vpn" json:"vpn"`
-	Tor     bool     `expr:"tor" json:"tor"`
-	Lists   []string `expr:"lists" json:"lists,omitempty"`
+	// Hosting, VPN and Tor are true when a network list of that role
+	// holds the address or its AS number (feeds/refdata, docs/signals.md).
+	Hosting bool `expr:"hosting" json:"hosting"`
+	VPN     bool `expr:"vpn" json:"vpn"`
+	Tor     bool `expr:"tor" json:"tor"`
+	// Blocklisted and Allowlisted are true when a list of role block or
+	// allow holds it. The flags above are not cleared by an allowlist:
+	// rules decide what an allowlist excuses.
+	Blocklisted bool `expr:"blocklisted" json:"blocklisted"`
+	Allowlisted bool `expr:"allowlisted" json:"allowlisted"`
+	// Lists names every list that holds the address or its AS number.
+	Lists []string `expr:"lists" json:"lists,omitempty"`
 
 	// CountryNew is true when the user has logged in before and never from
 	// this country. It is false on a user's first login and when the
@@ -78,9 +86,17 @@ type IP struct {
 
 // Email holds the signals of the event's e-mail address.
 type Email struct {
+	// Normalized is the canonical address (signals/email.Normalize): the
+	// identity key when the event has no user id.
 	Normalized string `expr:"normalized" json:"normalized,omitempty"`
-	Domain     string `expr:"domain" json:"domain,omitempty"`
-	Disposable bool   `expr:"disposable" json:"disposable"`
+	// Domain is the address's domain in lower-case punycode.
+	Domain string `expr:"domain" json:"domain,omitempty"`
+	// Skeleton is the local part with look-alike characters folded
+	// ("pаypal" with a Cyrillic "а" reads "paypal").
+	Skeleton string `expr:"skeleton" json:"skeleton,omitempty"`
+	// Disposable is true when the domain or a parent is a disposable-mail
+	// provider.
+	Disposable bool `expr:"disposable" json:"disposable"`
 }
 
 // Device holds the signals of the client device and its user agent.

@@ -1,6 +1,10 @@
 package sim
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+)
 
 // agent is a real browser's user agent and the kind of device it runs on.
 type agent struct {
@@ -26,7 +30,6 @@ const (
 
 // agents are user agents of current browsers as they appear in real
 // traffic in late 2026, weighted roughly by market share.
-// TODO: browsers never update during a stream; bump versions over the window.
 var agents = []agent{
 	{winNT + webkit + "Chrome/142.0.0.0 Safari/537.36", "windows", "desktop", 14},
 	{winNT + webkit + "Chrome/141.0.0.0 Safari/537.36", "windows", "desktop", 5},
@@ -100,3 +103,74 @@ func pickAgent(r *rand.Rand, mobile bool) *agent {
 	})
 	return &agents[i] // both forms have agents of positive weight
 }
+
+// pickAgentLike draws an agent of the same operating system and form as a,
+// as someone who replaces a phone stays with their platform.
+func pickAgentLike(r *rand.Rand, a *agent) *agent {
+	i := pickIndex(r, len(agents), func(i int) int {
+		if agents[i].os != a.os || agents[i].form != a.form {
+			return 0
+		}
+		return agents[i].weight
+	})
+	return &agents[i] // a itself qualifies
+}
+
+// versionTokens are the products whose major version a browser update
+// raises, with the separator before the version.
+var versionTokens = []string{"Chrome/", "CriOS/", "Edg/", "EdgA/", "EdgiOS/", "OPR/",
+	"SamsungBrowser/", "Firefox/", "FxiOS/", "rv:"}
+
+// nextVersion returns ua with its browser's major version raised by one,
+// as an automatic update does, and false when ua names no such browser.
+// Safari updates with the operating system and is left alone.
+func nextVersion(ua string) (string, bool) {
+	out, changed := ua, false
+	for _, tok := range versionTokens {
+		i := strings.Index(out, tok)
+		if i < 0 {
+			continue
+		}
+		start := i + len(tok)
+		end := start
+		for end < len(out) && out[end] >= '0' && out[end] <= '9' {
+			end++
+		}
+		n, err := strconv.Atoi(out[start:end])
+		if err != nil {
+			continue
+		}
+		out = out[:start] + strconv.Itoa(n+1) + out[end:]
+		changed = true
+	}
+	return out, changed
+}
+
+// family names the browser of a user agent as an attacker who knows "the
+// victim uses Chrome" would: the product, not its version or platform.
+func family(ua string) string {
+	for _, f := range []string{"Edg", "OPR", "SamsungBrowser", "CriOS", "FxiOS", "Firefox",
+		"Chrome"} {
+		if strings.Contains(ua, f+"/") {
+			return f
+		}
+	}
+	return "Safari"
+}
+
+// toolAgents are the user agents of attack tools and HTTP libraries that
+// naive scripts send as they are.
+var toolAgents = []string{
+	"python-requests/2.32.3",
+	"curl/8.5.0",
+	"Go-http-client/1.1",
+	"okhttp/4.12.0",
+	"axios/1.7.7",
+	"Java/17.0.12",
+	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) " +
+		"HeadlessChrome/142.0.0.0 Safari/537.36",
+}
+
+// headlessAgent is a headless browser as bot frameworks drive it.
+const headlessAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " +
+	"(KHTML, like Gecko) HeadlessChrome/142.0.0.0 Safari/537.36"

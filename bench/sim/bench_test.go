@@ -8,7 +8,7 @@ import (
 // BenchmarkGenerate makes the default sample stream (300 users, 21 days, the
 // default attackers) in the fixture world and writes it.
 func BenchmarkGenerate(b *testing.B) {
-	w, _ := fixtureWorld(b, nil)
+	w := simWorld(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		recs, err := Generate(w, Config{Seed: 1})

@@ -1,18 +1,26 @@
 // Package sim generates labelled streams of authentication events for
-// demos, load tests and, later, the detection-quality evaluation.
+// demos, load tests and the detection-quality evaluation (bench/eval).
 //
 // A stream is built in three steps:
 //
 //  1. BuildWorld reads real reference data (the DB-IP City Lite files and the
 //     ip-location-db ASN ranges that `make data` fetches) and samples, for a
 //     few dozen real cities, networks that geolocate there and the operators
-//     that announce them. Operators on a list of hosting and VPN networks are
-//     kept apart, so that people browse from consumer networks and attackers
-//     may rent servers. Tests build the world from geotest.Fixture data.
+//     that announce them. Networks of operators on a hosting list, or on a
+//     datacenter or VPN prefix list, are kept apart, so that people browse
+//     from consumer networks (and some through VPNs) and attackers may rent
+//     servers. Tests and tools without data build the fixture world
+//     (WriteFixture, BuildFixtureWorld).
 //  2. Generate draws a population of users (home city, internet provider,
-//     one to three browsers with real user agents), their signups and logins
-//     over some weeks, and then lets each Attacker add its campaign:
-//     credential stuffing, account takeover, a burst of fake signups.
+//     one to three browsers with real user agents, a heavy-tailed number of
+//     logins) with the noise of real traffic: mistyped passwords, lost
+//     cookies, browser updates, new phones, mobile carriers behind NAT,
+//     shared office addresses, VPN users, trips at home and abroad with
+//     hotel networks and roaming phones. Then each Attacker adds its
+//     campaign: naive credential stuffing, account takeover by attackers who
+//     know more or less of their victim (foreign, VPN, targeted, very
+//     targeted), brute force, password spraying, bot signups from
+//     datacenters and fake signups through residential proxies.
 //  3. Write prints the events as JSON lines, sorted by time, each as
 //     {"label": {...}, "event": {...}}. The event is exactly the engine's
 //     event schema, so a tool strips the label and sends the event as is;

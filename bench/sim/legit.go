@@ -12,30 +12,42 @@ import (
 	"github.com/verdictrisk/verdict/engine"
 )
 
-// Behaviour of the legitimate population. They are fixed for the first cut;
-// they move into Config when an evaluation needs to vary them.
+// Behaviour of the legitimate population. They are fixed; they move into
+// Config when an evaluation needs to vary them. docs/evaluation.md explains
+// each.
 const (
 	medianLogins    = 6     // successful logins of a user active the whole window
-	loginSigma      = 1.0   // spread of the log-normal login count (its heavy tail)
-	maxLogins       = 250   // no one logs in more often than this
+	loginSigma      = 1.2   // spread of the log-normal login count (its heavy tail)
+	maxLogins       = 400   // no one logs in more often than this
 	mistypeRate     = 0.07  // logins preceded by a wrong password
 	wrongEmailRate  = 0.01  // logins preceded by a failure on a mistyped address
 	cookieResetRate = 0.015 // logins after which the browser lost its device cookie
 	cookielessRate  = 0.04  // browsers that keep no device cookie at all
 	travelRate      = 0.05  // active users who travel abroad during the window
+	domesticRate    = 0.08  // active users who visit another city of their country
 	homeChurnRate   = 0.03  // logins on which the home address has changed
 	mobileDataRate  = 0.4   // phone logins over the mobile carrier, not home Wi-Fi
 	ipv6Rate        = 0.6   // logins over IPv6 from a dual-stack home
+	vpnUserRate     = 0.05  // users who browse through a commercial VPN now and then
+	newPhoneRate    = 0.04  // users with a phone who replace it during the window
+	roamingRate     = 0.25  // phone logins abroad over the home carrier (roaming)
+	hotelRate       = 0.6   // other logins on a trip, from the hotel's Wi-Fi
+	// browserCycle is how often a browser gets a new major version.
+	browserCycle = 28 * 24 * time.Hour
 )
 
 // hourWeights is when people log in, by local hour of the day.
 var hourWeights = [24]int{2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 9, 9, 8, 6, 4}
 
 // population draws the users and their legitimate events.
+//
+// TODO: users who signed up before the window start with no history; simulate a warm-up.
+// TODO: no TLS fingerprint (ja3/ja4) or client hints (sec-ch-ua) are simulated yet.
 type population struct {
 	world      *World
 	cfg        Config
 	start, end time.Time
+	venues     *venues
 	ids        map[string]bool
 	emails     map[string]bool
 }
@@ -52,24 +64,24 @@ func (p *population) user(i int) (*User, []Record) {
 		ev := event(engine.TypeSignup, engine.OutcomeAttempted, u.Created, u.account(), d,
 			u.homeAddr(r))
 		recs = append(recs, Record{Label: legit(true), Event: ev})
+		u.used[d.key(d.uaAt(u.Created))] = true
 		from = u.Created
 	}
 	times := p.loginTimes(r, u, from)
-	if len(times) >= 4 && p.end.Sub(from) > 4*24*time.Hour && chance(r, travelRate) {
-		u.Trip = p.newTrip(r, u.Home, from)
-	}
+	p.planTrips(r, u, from, len(times))
+	p.planDevices(r, u, from)
 	for _, t := range times {
-		if _, flying := u.Trip.where(t); flying {
+		if _, flying := u.tripAt(t); flying {
 			continue
 		}
-		recs = append(recs, u.login(r, t)...)
+		recs = append(recs, u.login(r, t, p.venues)...)
 	}
 	return u, recs
 }
 
 func (p *population) newUser(r *rand.Rand) *User {
 	home, _ := pickWeighted(r, p.world.Cities, func(c *City) int { return c.weight })
-	u := &User{Home: home, ISP: pick(r, home.networks(0, false)).ASN}
+	u := &User{Home: home, ISP: pick(r, home.networks(0, false)).ASN, used: map[string]bool{}}
 	for range 4 {
 		if n := pick(r, home.networks(0, false)); n.ASN != u.ISP {
 			u.Mobile = n.ASN
@@ -89,7 +101,36 @@ func (p *population) newUser(r *rand.Rand) *User {
 		u.Created = p.start.Add(-between(r, 20*24*time.Hour, 1500*24*time.Hour))
 	}
 	u.Devices = newDevices(r, home)
+	if offices := p.venues.offices[home]; len(offices) > 0 && chance(r, officeRate) {
+		u.Office = pick(r, offices)
+	}
+	if chance(r, vpnUserRate) {
+		if u.VPN = p.vpnExit(r, home); u.VPN != nil {
+			u.VPNShare = 0.3 + 0.7*r.Float64()
+		}
+	}
 	return u
+}
+
+// vpnExit picks the city of a VPN user's server: most choose one in their
+// own country, the others a popular location anywhere. Nil when the world
+// has no VPN or hosting network.
+func (p *population) vpnExit(r *rand.Rand, home *City) *City {
+	in := func(local bool) (*City, bool) {
+		return pickWeighted(r, p.world.Cities, func(c *City) int {
+			if len(c.anonNets()) == 0 || local && c.Country != home.Country {
+				return 0
+			}
+			return c.weight
+		})
+	}
+	if chance(r, 0.6) {
+		if c, ok := in(true); ok {
+			return c
+		}
+	}
+	c, _ := in(false)
+	return c
 }
 
 func newDevices(r *rand.Rand, home *City) []*Device {
@@ -101,9 +142,11 @@ func newDevices(r *rand.Rand, home *City) []*Device {
 		n = 2
 	}
 	mobile := chance(r, 0.55)
+	weights := []int{6, 3, 1}
 	var out []*Device
 	for i := range n {
 		d := newDevice(r, pickAgent(r, mobile), home)
+		d.weight = weights[i]
 		if chance(r, cookielessRate) {
 			d.ID = ""
 		}
@@ -115,6 +158,27 @@ func newDevices(r *rand.Rand, home *City) []*Device {
 		}
 	}
 	return out
+}
+
+// planDevices lets time act on the user's devices: browsers update to their
+// next major version, and some users replace their phone.
+func (p *population) planDevices(r *rand.Rand, u *User, from time.Time) {
+	active := p.end.Sub(from)
+	for _, d := range u.Devices {
+		if next, ok := nextVersion(d.UA); ok && chance(r, float64(active)/float64(browserCycle)) {
+			d.Updated, d.UpdatedUA = from.Add(between(r, 0, active)), next
+		}
+	}
+	i := slices.IndexFunc(u.Devices, (*Device).Mobile)
+	if i < 0 || !chance(r, newPhoneRate) {
+		return
+	}
+	old := u.Devices[i]
+	at := from.Add(between(r, active/5, active))
+	phone := newDevice(r, pickAgentLike(r, old.agent), u.Home)
+	phone.From, phone.weight = at, old.weight
+	old.Until = at
+	u.Devices = append(u.Devices, phone)
 }
 
 func (p *population) uniqueID(r *rand.Rand) string {
@@ -143,7 +207,7 @@ func (p *population) loginTimes(r *rand.Rand, u *User, from time.Time) []time.Ti
 	active := p.end.Sub(from)
 	window := p.end.Sub(p.start)
 	share := float64(active) / float64(window)
-	n := int(math.Round(logNormal(r, medianLogins*share, loginSigma)))
+	n := int(math.Round(logNormal(r, medianLogins*share*float64(p.cfg.Days)/21, loginSigma)))
 	n = min(max(n, 1), maxLogins)
 	times := make([]time.Time, 0, n)
 	if u.SignsUp {
@@ -171,10 +235,38 @@ func localTime(r *rand.Rand, from, to time.Time, loc *time.Location) time.Time {
 	return from.Add(between(r, 0, to.Sub(from)))
 }
 
-// newTrip plans a stay of two to eight days in a city of another country.
-func (p *population) newTrip(r *rand.Rand, home *City, from time.Time) *Trip {
+// planTrips gives some active users a stay abroad and some a visit to
+// another city of their country; trips never overlap.
+func (p *population) planTrips(r *rand.Rand, u *User, from time.Time, logins int) {
+	if p.end.Sub(from) <= 4*24*time.Hour {
+		return
+	}
+	if logins >= 4 && chance(r, travelRate) {
+		if t := p.newTrip(r, u.Home, from, true); t != nil {
+			u.Trips = append(u.Trips, t)
+		}
+	}
+	if logins < 3 || !chance(r, domesticRate) {
+		return
+	}
+	for range 4 {
+		t := p.newTrip(r, u.Home, from, false)
+		if t == nil {
+			return
+		}
+		if !slices.ContainsFunc(u.Trips, t.overlaps) {
+			u.Trips = append(u.Trips, t)
+			slices.SortFunc(u.Trips, func(a, b *Trip) int { return a.Leave.Compare(b.Leave) })
+			return
+		}
+	}
+}
+
+// newTrip plans a stay in a city of another country (abroad) or of the
+// same one: two to eight days abroad, one to four at home.
+func (p *population) newTrip(r *rand.Rand, home *City, from time.Time, abroad bool) *Trip {
 	to, ok := pickWeighted(r, p.world.Cities, func(c *City) int {
-		if c.Country == home.Country {
+		if c == home || (c.Country != home.Country) != abroad {
 			return 0
 		}
 		return c.weight
@@ -182,67 +274,103 @@ func (p *population) newTrip(r *rand.Rand, home *City, from time.Time) *Trip {
 	if !ok {
 		return nil
 	}
-	stay := between(r, 2*24*time.Hour, 8*24*time.Hour)
+	stay := between(r, 24*time.Hour, 4*24*time.Hour)
+	if abroad {
+		stay = between(r, 2*24*time.Hour, 8*24*time.Hour)
+	}
 	leave := from.Add(between(r, 0, max(p.end.Sub(from)-stay, time.Hour)))
 	// An airliner's block speed plus the hours spent getting to and
 	// through airports: logins in between would be impossible travel.
 	km := distanceKm(home.Lat, home.Lon, to.Lat, to.Lon)
 	flight := time.Duration((km/800 + 3) * float64(time.Hour)).Round(time.Minute)
-	return &Trip{To: to, Leave: leave, Back: leave.Add(stay), FlightTime: flight}
+	return &Trip{To: to, Leave: leave, Back: leave.Add(stay), FlightTime: flight, Abroad: abroad}
+}
+
+// overlaps reports whether two trips share any time, flights included.
+func (t *Trip) overlaps(o *Trip) bool {
+	return t.Leave.Before(o.Back.Add(o.FlightTime)) && o.Leave.Before(t.Back.Add(t.FlightTime))
 }
 
 // login makes the events of one successful login at t: sometimes a failed
 // attempt first, then the success.
-func (u *User) login(r *rand.Rand, t time.Time) []Record {
-	away, _ := u.Trip.where(t)
-	d := u.pickDevice(r, away)
+func (u *User) login(r *rand.Rand, t time.Time, v *venues) []Record {
+	trip, _ := u.tripAt(t)
+	d := u.pickDevice(r, t, trip != nil)
 	if d.ID != "" && chance(r, cookieResetRate) {
 		d.ID = uuid4(r)
 	}
-	ip := u.addrFor(r, d, away)
+	ip, situation := u.addrFor(r, d, t, trip, v)
 	dev := *d
-	if away && d.Mobile() {
-		dev.Timezone = u.Trip.To.Timezone // phones follow the local time zone
+	if trip != nil && trip.Abroad && d.Mobile() {
+		dev.Timezone = trip.To.Timezone // phones follow the local time zone
 	}
 	var recs []Record
 	if chance(r, mistypeRate) {
 		ev := event(engine.TypeLogin, engine.OutcomeFailed, t.Add(-between(r, 5*time.Second,
 			45*time.Second)), u.account(), &dev, ip)
-		recs = append(recs, Record{Label: legit(false), Event: ev})
+		recs = append(recs, Record{Label: legitReport(situation), Event: ev})
 	}
 	if chance(r, wrongEmailRate) {
 		typo := engine.User{Email: mistype(r, u.Email)}
 		ev := event(engine.TypeLogin, engine.OutcomeFailed, t.Add(-between(r, 50*time.Second,
 			90*time.Second)), typo, &dev, ip)
-		recs = append(recs, Record{Label: legit(false), Event: ev})
+		recs = append(recs, Record{Label: legitReport(situation), Event: ev})
 	}
 	ev := event(engine.TypeLogin, engine.OutcomeSucceeded, t, u.account(), &dev, ip)
+	key := dev.key(ev.UserAgent)
+	recs = append(recs, Record{Label: legitLogin(situation, u.used[key]), Event: ev})
+	u.used[key] = true
 	u.Logins = append(u.Logins, t)
-	return append(recs, Record{Label: legit(true), Event: ev})
+	u.last = &dev
+	u.last.UA, u.last.Updated = ev.UserAgent, time.Time{}
+	return recs
 }
 
-// pickDevice prefers the first device; a traveller mostly uses a phone.
-func (u *User) pickDevice(r *rand.Rand, away bool) *Device {
+// pickDevice prefers the first device among those in use at t; a
+// traveller mostly uses a phone.
+func (u *User) pickDevice(r *rand.Rand, t time.Time, away bool) *Device {
 	if away {
 		for _, d := range u.Devices {
-			if d.Mobile() && chance(r, 0.8) {
+			if d.active(t) && d.Mobile() && chance(r, 0.8) {
 				return d
 			}
 		}
 	}
-	weights := []int{6, 3, 1}
-	return u.Devices[pickIndex(r, len(u.Devices), func(i int) int { return weights[i] })]
+	i := pickIndex(r, len(u.Devices), func(i int) int {
+		if !u.Devices[i].active(t) {
+			return 0
+		}
+		return u.Devices[i].weight
+	})
+	return u.Devices[max(i, 0)] // the first device is always in use
 }
 
-// addrFor returns the address of a login from device d.
-func (u *User) addrFor(r *rand.Rand, d *Device, away bool) netip.Addr {
+// addrFor returns the address of a login from device d at t, and the
+// situation it is made in.
+func (u *User) addrFor(r *rand.Rand, d *Device, t time.Time, trip *Trip,
+	v *venues) (netip.Addr, string) {
 	switch {
-	case away:
-		return u.Trip.To.addr(r, 0, false)
+	case trip != nil && trip.Abroad && d.Mobile() && u.Mobile != 0 && chance(r, roamingRate):
+		// Roaming data leaves through the home carrier, at home.
+		return u.Home.natAddr(r, u.Mobile), SituationRoaming
+	case trip != nil && chance(r, hotelRate) && len(v.hotels[trip.To]) > 0:
+		return pick(r, v.hotels[trip.To]).Addr, SituationHotel
+	case trip != nil:
+		return trip.To.addr(r, 0, false), SituationTravel
+	case u.Office != nil && !d.Mobile() && workHours(t.In(u.Home.loc)):
+		return u.Office.Addr, SituationOffice
+	case u.VPN != nil && !d.Mobile() && chance(r, u.VPNShare):
+		return u.VPN.vpnAddr(r), SituationVPN
 	case d.Mobile() && u.Mobile != 0 && chance(r, mobileDataRate):
-		return u.Home.addr(r, u.Mobile, false)
+		return u.Home.natAddr(r, u.Mobile), SituationMobile
 	}
-	return u.homeAddr(r)
+	return u.homeAddr(r), SituationHome
+}
+
+// workHours reports whether local time t is an office's working hours.
+func workHours(t time.Time) bool {
+	wd := t.Weekday()
+	return wd != time.Saturday && wd != time.Sunday && t.Hour() >= 8 && t.Hour() < 18
 }
 
 // homeAddr returns the address of the user's home connection: a fresh

@@ -103,3 +103,32 @@ func readPrefixes(t *bart.Lite, r io.Reader) error {
 	}
 	return sc.Err()
 }
+
+// ListFiles names the list files that tell a world's hosting and VPN
+// networks apart; empty fields load nothing.
+type ListFiles struct {
+	// BadASN is a bad-asn-list CSV (LoadBadASNs).
+	BadASN string
+	// Datacenters and VPNs are CIDR list files (LoadPrefixLists).
+	Datacenters, VPNs []string
+}
+
+// Load reads the files into WorldOptions.
+func (l ListFiles) Load() (WorldOptions, error) {
+	var o WorldOptions
+	var err error
+	if l.BadASN != "" {
+		if o.BadASNs, err = LoadBadASNs(l.BadASN); err != nil {
+			return o, err
+		}
+	}
+	if len(l.Datacenters) > 0 {
+		if o.Datacenters, err = LoadPrefixLists(l.Datacenters...); err != nil {
+			return o, err
+		}
+	}
+	if len(l.VPNs) > 0 {
+		o.VPNs, err = LoadPrefixLists(l.VPNs...)
+	}
+	return o, err
+}

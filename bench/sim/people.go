@@ -24,14 +24,27 @@ type User struct {
 	// ISP is the AS number of the user's home provider; Mobile that of the
 	// carrier their phone uses away from home Wi-Fi (0: none).
 	ISP, Mobile uint32
-	Devices     []*Device
-	// Trip is a journey abroad during the window, or nil.
-	Trip *Trip
+	// Devices are the user's browsers; a device replaced during the
+	// window (a new phone) stays in the list with its Until time set.
+	Devices []*Device
+	// Trips are the journeys during the window (abroad and at home), in
+	// time order and never overlapping.
+	Trips []*Trip
+	// Office is the shared address of the user's workplace, or nil.
+	Office *Venue
+	// VPN is the VPN exit city the user browses through on a share of
+	// their desktop logins (VPNShare), or nil.
+	VPN      *City
+	VPNShare float64
 	// Logins are the times of the user's successful logins, in order.
 	Logins []time.Time
 
 	home4 netip.Addr
 	home6 netip.Prefix // the /64 of a dual-stack home, or invalid
+	// used holds the device keys of the user's successful logins so far.
+	used map[string]bool
+	// last is the device of the last successful login, as it was then.
+	last *Device
 }
 
 // Device is a browser on a device.
@@ -42,11 +55,44 @@ type Device struct {
 	// Timezone and Language are what the browser reports.
 	Timezone string
 	Language string
-	agent    *agent
+	// UA is the user agent the browser sends; Updated is when the browser
+	// updates to its next major version (zero: not in the window), after
+	// which it sends UpdatedUA.
+	UA        string
+	Updated   time.Time
+	UpdatedUA string
+	// From and Until bound when the device is in use (zero: always): a
+	// replaced phone has Until set, its successor From.
+	From, Until time.Time
+	agent       *agent
+	// weight is how often the user picks the device among those in use.
+	weight int
 }
 
 // Mobile reports whether the device is a phone or a tablet.
 func (d *Device) Mobile() bool { return d.agent.form != "desktop" }
+
+// uaAt returns the user agent the browser sends at t.
+func (d *Device) uaAt(t time.Time) string {
+	if !d.Updated.IsZero() && !t.Before(d.Updated) {
+		return d.UpdatedUA
+	}
+	return d.UA
+}
+
+// active reports whether the device is in use at t.
+func (d *Device) active(t time.Time) bool {
+	return !t.Before(d.From) && (d.Until.IsZero() || t.Before(d.Until))
+}
+
+// key identifies the device as the engine can: its cookie, else what its
+// fingerprint is made of.
+func (d *Device) key(ua string) string {
+	if d.ID != "" {
+		return d.ID
+	}
+	return "fp\x00" + ua + "\x00" + d.Timezone + "\x00" + d.Screen + "\x00" + d.Language
+}
 
 // Trip is a stay in another city.
 type Trip struct {
@@ -55,6 +101,8 @@ type Trip struct {
 	// destination; each flight takes FlightTime.
 	Leave, Back time.Time
 	FlightTime  time.Duration
+	// Abroad is true when To is in another country than home.
+	Abroad bool
 }
 
 // where says where the user is at t: away (at the destination), home, or in
@@ -76,16 +124,31 @@ func (t *Trip) where(at time.Time) (away, flying bool) {
 	return false, false
 }
 
+// tripAt returns the trip the user is on at t (at its destination), and
+// whether they are in the air.
+func (u *User) tripAt(t time.Time) (trip *Trip, flying bool) {
+	for _, tr := range u.Trips {
+		away, fl := tr.where(t)
+		switch {
+		case fl:
+			return nil, true
+		case away:
+			return tr, false
+		}
+	}
+	return nil, false
+}
+
 func newDevice(r *rand.Rand, a *agent, c *City) *Device {
 	return &Device{ID: uuid4(r), Screen: a.screen(r), Timezone: c.Timezone,
-		Language: c.Language, agent: a}
+		Language: c.Language, UA: a.ua, agent: a}
 }
 
 // event builds an engine event as the auth server would report it for a
 // request from device d at address ip.
 func event(typ, outcome string, at time.Time, u engine.User, d *Device, ip netip.Addr) engine.Event {
 	ev := engine.Event{Type: typ, Outcome: outcome, Time: formatTime(at), User: u,
-		IP: ip.String(), UserAgent: d.agent.ua,
+		IP: ip.String(), UserAgent: d.uaAt(at),
 		Device: engine.Device{ID: d.ID, Timezone: d.Timezone, Screen: d.Screen}}
 	if d.Language != "" {
 		ev.Headers = map[string]string{"accept-language": d.Language}

@@ -7,13 +7,15 @@ import (
 	"github.com/verdictrisk/verdict/engine"
 )
 
-// SignupBurst creates fake accounts from one address within minutes, with
-// made-up addresses at free and disposable mail providers. Each signup is
-// decisive.
+// SignupBurst is bot signups: waves of fake accounts, each wave from one
+// datacenter address within minutes, driven by a headless browser or a
+// script, mostly with disposable mail. Each signup is decisive.
 type SignupBurst struct {
-	// Signups is the number of accounts attempted. Default 30.
+	// Waves is the number of bursts. Default 3.
+	Waves int
+	// Signups is the number of accounts attempted per wave. Default 30.
 	Signups int
-	// Over is how long the burst lasts. Default 12 minutes.
+	// Over is how long a wave lasts. Default 12 minutes.
 	Over time.Duration
 }
 
@@ -22,29 +24,78 @@ func (*SignupBurst) Name() string { return AttackSignupBurst }
 
 // burstMail are the providers fake accounts use: free ones, and
 // disposable ones that a domain list may know.
-var burstMail = []weighted{{"gmail.com", 4}, {"outlook.com", 2}, {"mailinator.com", 2},
-	{"guerrillamail.com", 1}, {"yopmail.com", 2}, {"10minutemail.com", 1}}
+var burstMail = []weighted{{"gmail.com", 2}, {"outlook.com", 1}, {"mailinator.com", 3},
+	{"guerrillamail.com", 2}, {"yopmail.com", 3}, {"10minutemail.com", 2},
+	{"sharklasers.com", 1}, {"trashmail.com", 1}}
 
 // Run implements Attacker.
 func (a *SignupBurst) Run(s *Scenario, r *rand.Rand, campaign string) []Record {
-	n, over := a.Signups, a.Over
+	waves, n, over := max(a.Waves, 0), a.Signups, a.Over
+	if waves == 0 {
+		waves = 3
+	}
 	if n <= 0 {
 		n = 30
 	}
 	if over <= 0 {
 		over = 12 * time.Minute
 	}
-	ip := s.attackAddr(r)
-	dev := botDevice(r)
-	start := s.at(r, 0.2, 0.9)
+	var recs []Record
+	for range waves {
+		ip := s.attackAddr(r)
+		dev := &Device{UA: headlessAgent, Language: "en-US,en;q=0.9", Screen: "800x600",
+			agent: &toolAgent}
+		if chance(r, 0.3) {
+			dev = toolDevice(r)
+		}
+		start := s.at(r, 0.1, 0.9)
+		for i := range n {
+			at := start.Add(over * time.Duration(i) / time.Duration(n)).
+				Add(between(r, 0, over/time.Duration(n)))
+			w, _ := pickWeighted(r, burstMail, func(w weighted) int { return w.weight })
+			who := engine.User{ID: "usr_" + hexID(r, 6), CreatedAt: formatTime(at),
+				Email: s.fakeEmail(r, randomLocal, w.value)}
+			ev := event(engine.TypeSignup, engine.OutcomeAttempted, at, who, dev, ip)
+			recs = append(recs, Record{Label: attack(a.Name(), campaign, true), Event: ev})
+		}
+	}
+	return recs
+}
+
+// ResidentialSignups is a fake-account farm behind a residential proxy
+// network: every signup from another consumer address, with a real
+// browser's full facts and a fresh cookie, at free mail providers with
+// person-like names, spread over a day and a half. Only what the farm
+// cannot hide repeats: its browsers' time zone and language.
+type ResidentialSignups struct {
+	// Signups is the number of accounts attempted. Default 150.
+	Signups int
+	// Over is how long the campaign lasts. Default 36h.
+	Over time.Duration
+}
+
+// Name implements Attacker.
+func (*ResidentialSignups) Name() string { return AttackResidentialSignups }
+
+// Run implements Attacker.
+func (a *ResidentialSignups) Run(s *Scenario, r *rand.Rand, campaign string) []Record {
+	n, over := a.Signups, a.Over
+	if n <= 0 {
+		n = 150
+	}
+	if over <= 0 {
+		over = 36 * time.Hour
+	}
+	farm := pick(r, s.World.Cities)
+	start := s.at(r, 0.1, 0.8)
 	recs := make([]Record, 0, n)
-	for i := range n {
-		at := start.Add(over * time.Duration(i) / time.Duration(n)).
-			Add(between(r, 0, over/time.Duration(n)))
-		w, _ := pickWeighted(r, burstMail, func(w weighted) int { return w.weight })
+	for range n {
+		at := start.Add(between(r, 0, over))
+		dev := newDevice(r, pickAgent(r, chance(r, 0.3)), farm)
+		local := func(r *rand.Rand) string { return personalLocal(r) + hexID(r, 1) }
 		who := engine.User{ID: "usr_" + hexID(r, 6), CreatedAt: formatTime(at),
-			Email: s.fakeEmail(r, randomLocal, w.value)}
-		ev := event(engine.TypeSignup, engine.OutcomeAttempted, at, who, dev, ip)
+			Email: s.fakeEmail(r, local, mailDomain(r, ""))}
+		ev := event(engine.TypeSignup, engine.OutcomeAttempted, at, who, dev, s.proxyAddr(r))
 		recs = append(recs, Record{Label: attack(a.Name(), campaign, true), Event: ev})
 	}
 	return recs

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/verdictrisk/verdict/engine"
 )
 
 // DefaultStart is where a stream starts unless Config.Start says otherwise:
@@ -78,7 +81,8 @@ func Generate(w *World, cfg Config) ([]Record, error) {
 	}
 	end := cfg.Start.Add(time.Duration(cfg.Days) * 24 * time.Hour)
 	pop := &population{world: w, cfg: cfg, start: cfg.Start, end: end,
-		ids: map[string]bool{}, emails: map[string]bool{}}
+		venues: newVenues(newRand(cfg.Seed, worldStream), w, cfg.Users),
+		ids:    map[string]bool{}, emails: map[string]bool{}}
 	var recs []Record
 	users := make([]*User, 0, cfg.Users)
 	for i := range cfg.Users {
@@ -86,7 +90,8 @@ func Generate(w *World, cfg Config) ([]Record, error) {
 		users = append(users, u)
 		recs = append(recs, rs...)
 	}
-	s := &Scenario{World: w, Users: users, Start: cfg.Start, End: end, emails: pop.emails}
+	s := &Scenario{World: w, Users: users, Start: cfg.Start, End: end, emails: pop.emails,
+		taken: map[*User]bool{}}
 	for i, a := range cfg.Attackers {
 		r := newRand(cfg.Seed, attackStream+uint64(i))
 		campaign := fmt.Sprintf("%s-%d", a.Name(), i+1)
@@ -138,4 +143,42 @@ func Write(w io.Writer, recs []Record) error {
 		return fmt.Errorf("write records: %w", err)
 	}
 	return nil
+}
+
+// Read reads a labelled stream as Write writes it, one {"label", "event"}
+// object a line; blank lines are skipped. Events are decoded as strictly
+// as the decision API decodes them, and an error names the line. A line
+// without a label is a legitimate, not decisive, event.
+func Read(r io.Reader) ([]Record, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var recs []Record
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var raw struct {
+			Label *Label          `json:"label"`
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(line, &raw); err != nil {
+			return nil, fmt.Errorf("line %d: not a JSON object with label and event: %w", n, err)
+		}
+		if len(raw.Event) == 0 {
+			return nil, fmt.Errorf(`line %d: no "event" object`, n)
+		}
+		rec := Record{Label: Label{Kind: KindLegit}}
+		if raw.Label != nil {
+			rec.Label = *raw.Label
+		}
+		if err := engine.DecodeEvent(raw.Event, &rec.Event); err != nil {
+			return nil, fmt.Errorf("line %d: event: %w", n, err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w", len(recs)+1, err)
+	}
+	return recs, nil
 }

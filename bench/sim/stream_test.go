@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/signals/device"
@@ -33,10 +34,10 @@ func generate(t *testing.T, w *World, cfg Config) []byte {
 }
 
 func TestGenerateIsDeterministic(t *testing.T) {
-	w, _ := fixtureWorld(t, nil)
+	w := simWorld(t)
 	a := generate(t, w, smallConfig)
 	// A world built again from the same data must give the same stream.
-	w2, _ := fixtureWorld(t, nil)
+	w2 := simWorld(t)
 	if b := generate(t, w2, smallConfig); !bytes.Equal(a, b) {
 		t.Fatal("two runs with the same seed and data differ")
 	}
@@ -94,7 +95,7 @@ func mapKeys(m map[string]json.RawMessage) []string {
 }
 
 func TestStreamShape(t *testing.T) {
-	w, _ := fixtureWorld(t, nil)
+	w := simWorld(t)
 	lines, events := readLines(t, generate(t, w, smallConfig))
 	if len(events) < smallConfig.Users {
 		t.Fatalf("%d events for %d users", len(events), smallConfig.Users)
@@ -131,7 +132,7 @@ func (c Config) withDefaultsT(t *testing.T) Config {
 // TestLabels checks the labels' rules: each attacker's campaign is there,
 // and decisive marks exactly what the auth server would ask about.
 func TestLabels(t *testing.T) {
-	w, _ := fixtureWorld(t, nil)
+	w := simWorld(t)
 	lines, events := readLines(t, generate(t, w, smallConfig))
 	campaigns := map[string]string{}
 	for i, l := range lines {
@@ -167,7 +168,7 @@ func TestLabels(t *testing.T) {
 }
 
 func TestNoAttackers(t *testing.T) {
-	w, _ := fixtureWorld(t, nil)
+	w := simWorld(t)
 	cfg := smallConfig
 	cfg.Attackers = []Attacker{}
 	lines, _ := readLines(t, generate(t, w, cfg))
@@ -180,42 +181,129 @@ func TestNoAttackers(t *testing.T) {
 
 // TestAttackShapes checks what makes each attack what it is.
 func TestAttackShapes(t *testing.T) {
-	w, _ := fixtureWorld(t, nil)
+	w := simWorld(t)
 	cfg := smallConfig
-	cfg.Attackers = []Attacker{&CredentialStuffing{Attempts: 50, Hits: 2},
-		&AccountTakeover{}, &SignupBurst{Signups: 12, Over: 5 * time.Minute}}
+	cfg.Users = 200
+	cfg.Attackers = []Attacker{&CredentialStuffing{Attempts: 60, Hits: 2, PerAddr: 10},
+		&SignupBurst{Waves: 2, Signups: 12, Over: 5 * time.Minute}, &BruteForce{Attempts: 30},
+		&PasswordSpraying{Accounts: 40}, &ResidentialSignups{Signups: 30}}
 	lines, events := readLines(t, generate(t, w, cfg))
 	byAttack := map[string][]engine.Event{}
-	homes := map[string]string{} // user id -> country of their legit logins
 	for i, l := range lines {
-		ev := events[i]
 		if l.Label.Kind == KindAttack {
-			byAttack[l.Label.Attack] = append(byAttack[l.Label.Attack], ev)
-		} else if ev.User.ID != "" {
-			homes[ev.User.ID] = countryOf(w, ev.Addr())
+			byAttack[l.Label.Attack] = append(byAttack[l.Label.Attack], events[i])
 		}
 	}
+	ip := func(e engine.Event) string { return e.IP }
+	user := func(e engine.Event) string { return e.User.ID + e.User.Email }
 	stuffing := byAttack[AttackCredentialStuffing]
-	if len(stuffing) != 50 || distinct(stuffing, func(e engine.Event) string { return e.IP }) != 1 {
-		t.Errorf("credential stuffing: %d events from %d addresses, want 50 from 1", len(stuffing),
-			distinct(stuffing, func(e engine.Event) string { return e.IP }))
-	}
-	if n := count(stuffing, engine.OutcomeSucceeded); n != 2 {
-		t.Errorf("credential stuffing: %d successes, want 2", n)
+	if len(stuffing) != 60 || distinct(stuffing, ip) != 6 || count(stuffing, engine.OutcomeSucceeded) != 2 {
+		t.Errorf("credential stuffing: %d events from %d addresses, %d successes; want 60 from 6, 2",
+			len(stuffing), distinct(stuffing, ip), count(stuffing, engine.OutcomeSucceeded))
 	}
 	burst := byAttack[AttackSignupBurst]
-	if len(burst) != 12 || distinct(burst, func(e engine.Event) string { return e.IP }) != 1 ||
-		burst[len(burst)-1].At().Sub(burst[0].At()) > 5*time.Minute {
-		t.Errorf("signup burst: %d events, want 12 from one address within 5 minutes", len(burst))
+	if len(burst) != 24 || distinct(burst, ip) != 2 || distinct(burst, user) != 24 {
+		t.Errorf("signup burst: %d events from %d addresses, want 24 accounts from 2", len(burst),
+			distinct(burst, ip))
 	}
-	ato := byAttack[AttackAccountTakeover]
-	if count(ato, engine.OutcomeSucceeded) == 0 {
-		t.Fatal("account takeover: no successful login")
+	brute := byAttack[AttackBruteForce]
+	if len(brute) != 30 || distinct(brute, user) != 1 || count(brute, engine.OutcomeFailed) != 30 {
+		t.Errorf("brute force: %d events on %d accounts, want 30 failures on 1", len(brute),
+			distinct(brute, user))
 	}
-	for _, ev := range ato {
-		if c := countryOf(w, ev.Addr()); c == homes[ev.User.ID] || c == "" {
-			t.Errorf("account takeover from %s (%s), the victim's home country is %s", ev.IP, c,
-				homes[ev.User.ID])
+	spray := byAttack[AttackPasswordSpraying]
+	if len(spray) != 80 || distinct(spray, user) != 40 || distinct(spray, ip) < 60 ||
+		spray[len(spray)-1].At().Sub(spray[0].At()) < 10*time.Hour {
+		t.Errorf("password spraying: %d events, %d accounts, %d addresses, over %s; want 80 "+
+			"on 40 from many addresses over hours", len(spray), distinct(spray, user),
+			distinct(spray, ip), spray[len(spray)-1].At().Sub(spray[0].At()))
+	}
+	res := byAttack[AttackResidentialSignups]
+	if len(res) != 30 || distinct(res, ip) < 28 {
+		t.Errorf("residential signups: %d from %d addresses, want 30 from about as many", len(res),
+			distinct(res, ip))
+	}
+	for _, ev := range res {
+		if n := networkOf(w, ev.Addr()); n.kind != "residential" {
+			t.Errorf("residential signup from %s, a %s network", ev.IP, n.kind)
+		}
+	}
+}
+
+// TestTakeoverModels checks what each takeover attacker knows of its
+// victim: nothing, the country, the city and browser, the provider and
+// exact user agent.
+func TestTakeoverModels(t *testing.T) {
+	w := simWorld(t)
+	cfg := smallConfig
+	cfg.Users = 300
+	cfg.Attackers = []Attacker{&AccountTakeover{Model: ModelForeign},
+		&AccountTakeover{Model: ModelVPN}, &AccountTakeover{Model: ModelTargeted},
+		&AccountTakeover{Model: ModelVeryTargeted}}
+	lines, events := readLines(t, generate(t, w, cfg))
+	home := map[string]networkInfo{} // user -> where their first home login came from
+	agent := map[string]string{}     // user -> user agent of their legit logins
+	last := map[string]time.Time{}   // user -> their last legit login
+	victims := map[string]string{}   // user -> attack
+	for i, l := range lines {
+		ev := events[i]
+		switch {
+		case l.Label.Kind == KindLegit && l.Label.Situation == SituationHome:
+			if _, ok := home[ev.User.ID]; !ok {
+				home[ev.User.ID] = networkOf(w, ev.Addr())
+			}
+			agent[ev.User.ID] += "\n" + ev.UserAgent
+			last[ev.User.ID] = ev.At()
+		case l.Label.Kind == KindLegit && ev.User.ID != "":
+			agent[ev.User.ID] += "\n" + ev.UserAgent
+			last[ev.User.ID] = ev.At()
+		}
+	}
+	perModel := map[string]int{}
+	for i, l := range lines {
+		ev := events[i]
+		if l.Label.Kind != KindAttack || !l.Label.Decisive {
+			continue
+		}
+		perModel[l.Label.Attack]++
+		if prev := victims[ev.User.ID]; prev != "" && prev != l.Label.Attack {
+			t.Errorf("user %s is attacked by %s and %s", ev.User.ID, prev, l.Label.Attack)
+		}
+		victims[ev.User.ID] = l.Label.Attack
+		if !ev.At().After(last[ev.User.ID]) {
+			t.Errorf("%s on %s at %s, before the victim's last login", l.Label.Attack, ev.User.ID,
+				ev.Time)
+		}
+		n, h := networkOf(w, ev.Addr()), home[ev.User.ID]
+		if h.city == nil {
+			continue // the victim never logged in from home
+		}
+		switch l.Label.Attack {
+		case AttackAccountTakeover:
+			if n.city == nil || n.city.Country == h.city.Country {
+				t.Errorf("foreign takeover from %v, the victim lives in %s", n.city, h.city.Name)
+			}
+		case AttackVPN:
+			if n.kind == "residential" || n.city.Country != h.city.Country {
+				t.Errorf("VPN attacker from a %s network in %s; victim in %s", n.kind,
+					n.city.Country, h.city.Country)
+			}
+		case AttackTargeted:
+			if n.kind != "residential" || n.city != h.city {
+				t.Errorf("targeted attacker from %s, victim in %s", n.city.Name, h.city.Name)
+			}
+		case AttackVeryTargeted:
+			if n.asn != h.asn || n.city != h.city || !strings.Contains(agent[ev.User.ID],
+				"\n"+ev.UserAgent) {
+				t.Errorf("very targeted attacker from AS%d with %q; victim on AS%d", n.asn,
+					ev.UserAgent, h.asn)
+			}
+		}
+	}
+	for _, a := range []string{AttackAccountTakeover, AttackVPN, AttackTargeted,
+		AttackVeryTargeted} {
+		if perModel[a] < 20 {
+			t.Errorf("%s: %d logins, want at least 20 of 300 users", a, perModel[a])
 		}
 	}
 }
@@ -238,32 +326,46 @@ func count(evs []engine.Event, outcome string) int {
 	return n
 }
 
-// cityOf finds the world city whose networks hold a.
-func cityOf(w *World, a netip.Addr) *City {
+// networkInfo is what the world says of an address.
+type networkInfo struct {
+	city *City
+	kind string // residential, hosting, vpn; empty when unknown
+	asn  uint32
+}
+
+// networkOf finds the world network that holds a.
+func networkOf(w *World, a netip.Addr) networkInfo {
 	for _, c := range w.Cities {
-		for _, n := range c.Residential {
-			if n.Prefix.Contains(a) {
-				return c
+		for kind, nets := range map[string][]Network{"residential": c.Residential,
+			"hosting": c.Hosting, "vpn": c.VPN} {
+			for _, n := range nets {
+				if n.Prefix.Contains(a) {
+					return networkInfo{city: c, kind: kind, asn: n.ASN}
+				}
 			}
 		}
 	}
-	return nil
+	return networkInfo{}
 }
 
-func countryOf(w *World, a netip.Addr) string {
-	if c := cityOf(w, a); c != nil {
-		return c.Country
+// simWorld builds the fixture world.
+func simWorld(t testing.TB) *World {
+	t.Helper()
+	w, err := BuildFixtureWorld(WorldOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ""
+	return w
 }
 
 // TestLegitUsersTravelPlausibly checks that no person logs in from two
 // places faster than an airliner could take them, and that each user's
-// events are in time order.
+// events are in time order. Roaming and VPN logins leave the network
+// elsewhere than the person is, and are left out.
 func TestLegitUsersTravelPlausibly(t *testing.T) {
-	w, _ := fixtureWorld(t, nil)
+	w := simWorld(t)
 	cfg := smallConfig
-	cfg.Users = 150
+	cfg.Users = 300
 	cfg.Days = 21
 	lines, events := readLines(t, generate(t, w, cfg))
 	type seen struct {
@@ -274,15 +376,19 @@ func TestLegitUsersTravelPlausibly(t *testing.T) {
 	var moves int
 	for i, l := range lines {
 		ev := events[i]
-		if l.Label.Kind != KindLegit || ev.User.ID == "" {
+		if l.Label.Kind != KindLegit || ev.User.ID == "" || l.Label.Situation == SituationRoaming ||
+			l.Label.Situation == SituationVPN {
 			continue
 		}
-		c := cityOf(w, ev.Addr())
+		c := networkOf(w, ev.Addr()).city
 		if c == nil {
 			t.Fatalf("event %d: %s is in no city of the world", i+1, ev.IP)
 		}
 		prev, ok := last[ev.User.ID]
 		last[ev.User.ID] = seen{ev.At(), c}
+		if ok && ev.At().Before(prev.at) {
+			t.Errorf("user %s: event at %s after one at %s", ev.User.ID, ev.Time, prev.at)
+		}
 		if !ok || prev.city == c {
 			continue
 		}
@@ -294,6 +400,76 @@ func TestLegitUsersTravelPlausibly(t *testing.T) {
 	}
 	if moves == 0 {
 		t.Error("no user travelled; the check above tested nothing")
+	}
+}
+
+// TestLegitNoise checks that the population has the noise a real one has:
+// shared office and carrier addresses, VPN users, trips, browser updates
+// and new phones, and that known_device follows the devices.
+func TestLegitNoise(t *testing.T) {
+	w := simWorld(t)
+	cfg := smallConfig
+	cfg.Users = 400
+	cfg.Days = 28
+	cfg.Attackers = []Attacker{}
+	lines, events := readLines(t, generate(t, w, cfg))
+	situations := map[string]int{}
+	usersPerIP := map[string]map[string]bool{}
+	agentsPerDevice := map[string]map[string]bool{}
+	devices := map[string]bool{}
+	var known, fresh int
+	for i, l := range lines {
+		ev := events[i]
+		if ev.Type == engine.TypeSignup {
+			devices[ev.User.ID+"/"+ev.Device.ID] = true
+		}
+		if !l.Label.Decisive || ev.Type != engine.TypeLogin {
+			continue
+		}
+		situations[l.Label.Situation]++
+		if usersPerIP[ev.IP] == nil {
+			usersPerIP[ev.IP] = map[string]bool{}
+		}
+		usersPerIP[ev.IP][ev.User.ID] = true
+		key := ev.User.ID + "/" + ev.Device.ID
+		if ev.Device.ID != "" {
+			if agentsPerDevice[key] == nil {
+				agentsPerDevice[key] = map[string]bool{}
+			}
+			agentsPerDevice[key][ev.UserAgent] = true
+			if l.Label.KnownDevice != devices[key] {
+				t.Errorf("event %d: known_device %v, but the device was seen before: %v", i+1,
+					l.Label.KnownDevice, devices[key])
+			}
+			devices[key] = true
+		}
+		if l.Label.KnownDevice {
+			known++
+		} else {
+			fresh++
+		}
+	}
+	for _, s := range []string{SituationHome, SituationMobile, SituationOffice, SituationVPN,
+		SituationHotel, SituationTravel} {
+		if situations[s] == 0 {
+			t.Errorf("no login in situation %s: %v", s, situations)
+		}
+	}
+	shared := 0
+	for _, users := range usersPerIP {
+		if len(users) >= 5 {
+			shared++
+		}
+	}
+	updated := 0
+	for _, uas := range agentsPerDevice {
+		if len(uas) > 1 {
+			updated++
+		}
+	}
+	if shared < 3 || updated < 20 || known < 5*fresh {
+		t.Errorf("%d addresses shared by 5 or more users, %d browsers updated, %d logins on "+
+			"known devices and %d on new ones", shared, updated, known, fresh)
 	}
 }
 
@@ -323,7 +499,7 @@ func TestAgentsAreBrowsers(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	w, _ := fixtureWorld(t, nil)
+	w := simWorld(t)
 	for _, cfg := range []Config{{Days: 400}, {Days: -1}, {Users: -5}, {SignupShare: 1.5}} {
 		if _, err := Generate(w, cfg); err == nil {
 			t.Errorf("Generate(%+v) succeeded", cfg)
@@ -331,5 +507,40 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := Generate(&World{}, Config{}); err == nil {
 		t.Error("Generate in an empty world succeeded")
+	}
+}
+
+// TestReadWrite checks that a written stream reads back as it was, and
+// that Read names the line of a bad record.
+func TestReadWrite(t *testing.T) {
+	w := simWorld(t)
+	recs, err := Generate(w, Config{Seed: 5, Users: 30, Days: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(recs, got, cmpopts.IgnoreUnexported(engine.Event{}, engine.User{})); diff != "" {
+		t.Errorf("read back (-wrote +read):\n%s", diff)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"{\"event\":{\"type\":\"login\",\"ip\":\"1.2.3.4\"}}\n\nnope\n", "line 3"},
+		{`{"label":{"kind":"legit"}}`, `line 1: no "event"`},
+		{`{"event":{"type":"login","ip":"1.2.3.4","usr":{}}}`, "line 1: event"},
+	} {
+		if _, err := Read(strings.NewReader(tc.text)); err == nil ||
+			!strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Read(%q) = %v, want an error containing %q", tc.text, err, tc.want)
+		}
+	}
+	plain, err := Read(strings.NewReader(`{"event":{"type":"login","ip":"1.2.3.4"}}`))
+	if err != nil || len(plain) != 1 || plain[0].Label.Kind != KindLegit || plain[0].Label.Decisive {
+		t.Errorf("a bare event reads as %+v, %v; want one legitimate, not decisive", plain, err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 
 	"github.com/verdictrisk/verdict/signals/geo"
-	"github.com/verdictrisk/verdict/signals/geo/geotest"
 )
 
 // Network is a block of addresses that geolocates to one city and is
@@ -41,6 +39,10 @@ type City struct {
 	Lat, Lon float64
 	// Residential are networks of consumer operators, IPv4 and IPv6.
 	Residential []Network
+	// Hosting are IPv4 networks of hosting and datacenter operators that
+	// geolocate to the city; VPN those of VPN providers (exits). Either may
+	// be empty: attackers and VPN users then look elsewhere.
+	Hosting, VPN []Network
 
 	weight int
 	loc    *time.Location
@@ -52,9 +54,13 @@ type World struct {
 	// Cities have at least one residential IPv4 network each.
 	Cities []*City
 	// Hosting are networks of hosting, VPN and proxy operators (those on
-	// the bad-ASN list) in any of the cities, IPv4 only: attackers rent
-	// them, people do not browse from them.
+	// the bad-ASN list or a datacenter list) in any of the cities, IPv4
+	// only: attackers rent them, people do not browse from them. It is the
+	// union of the cities' Hosting and VPN networks.
 	Hosting []Network
+	// VPN are the networks of VPN providers in any of the cities (on the
+	// VPN list), a subset of Hosting: VPN users and VPN attackers use them.
+	VPN []Network
 }
 
 // WorldOptions tune BuildWorld. The zero value is the default.
@@ -70,6 +76,10 @@ type WorldOptions struct {
 	// every network counts as residential and attackers use residential
 	// networks too.
 	Datacenters *bart.Lite
+	// VPNs lists the networks of VPN providers (exits) by prefix. A network
+	// that overlaps one is a VPN network: some legitimate users browse
+	// through it, and VPN attackers rent it. Nil: none is known.
+	VPNs *bart.Lite
 	// PerCity is how many IPv4 networks are sampled per city; a city gets
 	// a quarter as many IPv6 and IPv4 hosting networks (at least one each).
 	// Default 32. More networks spread users over more operators and
@@ -108,8 +118,16 @@ func BuildWorld(dir string, o WorldOptions) (*World, error) {
 	// for their operator: hosting beyond its share, or a block split
 	// between two operators.
 	keep := candidatesPer * o.PerCity
-	wg.Go(func() { v4, err4 = walkCities(filepath.Join(dir, geo.CityIPv4File), idx, keep) })
-	wg.Go(func() { v6, err6 = walkCities(filepath.Join(dir, geo.CityIPv6File), idx, keep/4) })
+	// Listed networks are rare in a uniform sample, so the walk also keeps
+	// a sample of its own of the networks on the datacenter and VPN lists.
+	listed := listUnion(o.Datacenters, o.VPNs)
+	var l4 []bottomK
+	wg.Go(func() {
+		v4, l4, err4 = walkCities(filepath.Join(dir, geo.CityIPv4File), idx, keep, listed)
+	})
+	wg.Go(func() {
+		v6, _, err6 = walkCities(filepath.Join(dir, geo.CityIPv6File), idx, keep/4, nil)
+	})
 	wg.Wait()
 	if err := errors.Join(err4, err6); err != nil {
 		return nil, fmt.Errorf("build world: %w", err)
@@ -121,10 +139,12 @@ func BuildWorld(dir string, o WorldOptions) (*World, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build world: %w", err)
 		}
-		s := sampler{asn: asn, bad: o.BadASNs, dc: o.Datacenters}
-		res4, host := s.take(v4[i].sorted(), o.PerCity)
-		res6, _ := s.take(v6[i].sorted(), max(o.PerCity/4, 1))
-		w.Hosting = append(w.Hosting, host...)
+		s := sampler{asn: asn, bad: o.BadASNs, dc: o.Datacenters, vpn: o.VPNs}
+		res4, host, vpn := s.take(mergeCandidates(v4[i].sorted(), l4[i].sorted()), o.PerCity)
+		res6, _, _ := s.take(v6[i].sorted(), max(o.PerCity/4, 1))
+		c.Hosting, c.VPN = host, vpn
+		w.Hosting = append(append(w.Hosting, host...), vpn...)
+		w.VPN = append(w.VPN, vpn...)
 		if len(res4) > 0 {
 			c.Residential = append(res4, res6...)
 			w.Cities = append(w.Cities, c)
@@ -135,21 +155,6 @@ func BuildWorld(dir string, o WorldOptions) (*World, error) {
 			dir, len(citySpecs))
 	}
 	return w, nil
-}
-
-// BuildFixtureWorld builds the world from the geotest fixture, written to a
-// temporary folder that is removed again: six cities with one network each.
-// Tools fall back to it when no reference data is at hand.
-func BuildFixtureWorld(o WorldOptions) (*World, error) {
-	tmp, err := os.MkdirTemp("", "verdict-world-")
-	if err != nil {
-		return nil, fmt.Errorf("build fixture world: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	if _, err := geotest.Fixture(tmp); err != nil {
-		return nil, fmt.Errorf("build fixture world: %w", err)
-	}
-	return BuildWorld(tmp, o)
 }
 
 func newCity(s *citySpec) (*City, error) {
@@ -261,32 +266,64 @@ type dbipPlace struct {
 const candidatesPer = 8
 
 // walkCities visits every network of one city file and returns the keep
-// candidates of lowest hash of each city spec. Many networks share a
-// record, so a record is decoded once per offset.
-func walkCities(path string, idx cityIndex, keep int) ([]bottomK, error) {
+// candidates of lowest hash of each city spec, and as many of the networks
+// that overlap listed (when not nil). Many networks share a record, so a
+// record is decoded once per offset.
+func walkCities(path string, idx cityIndex, keep int, listed *bart.Lite) (all, inList []bottomK,
+	err error) {
 	r, err := maxminddb.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer r.Close()
-	out := make([]bottomK, len(citySpecs))
-	for i := range out {
-		out[i].k = max(keep, 1)
+	all = make([]bottomK, len(citySpecs))
+	inList = make([]bottomK, len(citySpecs))
+	for i := range all {
+		all[i].k, inList[i].k = max(keep, 1), max(keep, 1)
 	}
 	rc := recordCities{idx: idx, byOffset: map[uintptr]int{}, last: ^uintptr(0)}
 	for res := range r.Networks() {
 		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("walk %s: %w", path, err)
+			return nil, nil, fmt.Errorf("walk %s: %w", path, err)
 		}
 		ci, err := rc.city(res)
 		if err != nil {
-			return nil, fmt.Errorf("walk %s: network %s: %w", path, res.Prefix(), err)
+			return nil, nil, fmt.Errorf("walk %s: network %s: %w", path, res.Prefix(), err)
 		}
 		if p := res.Prefix(); ci >= 0 && usable(p) {
-			out[ci].add(candidate{prefix: p, hash: hashPrefix(p)})
+			c := candidate{prefix: p, hash: hashPrefix(p)}
+			all[ci].add(c)
+			if listed != nil && listed.OverlapsPrefix(p) {
+				inList[ci].add(c)
+			}
 		}
 	}
-	return out, nil
+	return all, inList, nil
+}
+
+// mergeCandidates returns the candidates of a and b, sorted, without
+// repeats.
+func mergeCandidates(a, b []candidate) []candidate {
+	out := slices.Concat(a, b)
+	slices.SortFunc(out, candidate.compare)
+	return slices.CompactFunc(out, func(x, y candidate) bool { return x.compare(y) == 0 })
+}
+
+// listUnion returns a table of the prefixes of both lists, or nil.
+func listUnion(a, b *bart.Lite) *bart.Lite {
+	if a == nil && b == nil {
+		return nil
+	}
+	out := new(bart.Lite)
+	for _, t := range []*bart.Lite{a, b} {
+		if t == nil {
+			continue
+		}
+		for p := range t.All() {
+			out.Insert(p)
+		}
+	}
+	return out
 }
 
 // recordCities remembers which city spec each record of a file is.
@@ -334,9 +371,9 @@ func hashPrefix(p netip.Prefix) uint64 {
 
 // sampler turns a city's candidates into its networks.
 type sampler struct {
-	asn *geo.ASNDB
-	bad map[uint32]bool
-	dc  *bart.Lite
+	asn     *geo.ASNDB
+	bad     map[uint32]bool
+	dc, vpn *bart.Lite
 }
 
 // hosting reports whether n belongs to a hosting, VPN or proxy operator.
@@ -345,26 +382,33 @@ func (s sampler) hosting(n Network) bool {
 	return s.bad[n.ASN] || s.dc != nil && s.dc.OverlapsPrefix(n.Prefix)
 }
 
+// isVPN reports whether n belongs to a VPN provider.
+func (s sampler) isVPN(n Network) bool { return s.vpn != nil && s.vpn.OverlapsPrefix(n.Prefix) }
+
 // take returns up to n residential networks and a quarter as many hosting
-// ones from cands, which are sorted.
-func (s sampler) take(cands []candidate, n int) (res, host []Network) {
+// and VPN ones from cands, which are sorted.
+func (s sampler) take(cands []candidate, n int) (res, host, vpn []Network) {
 	maxHost := max(n/4, 1)
 	for _, cand := range cands {
-		if len(res) >= n && len(host) >= maxHost {
+		if len(res) >= n && len(host) >= maxHost && len(vpn) >= maxHost {
 			break
 		}
 		nw, ok := s.network(cand)
 		switch {
 		case !ok:
+		case s.isVPN(nw):
+			if len(vpn) < maxHost && nw.Prefix.Addr().Is4() {
+				vpn = append(vpn, nw)
+			}
 		case s.hosting(nw):
-			if len(host) < maxHost {
+			if len(host) < maxHost && nw.Prefix.Addr().Is4() {
 				host = append(host, nw)
 			}
 		case len(res) < n:
 			res = append(res, nw)
 		}
 	}
-	return res, host
+	return res, host, vpn
 }
 
 // network narrows a candidate to at most a /24 (IPv4) or /48 (IPv6), chosen

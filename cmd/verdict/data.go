@@ -23,24 +23,25 @@ func dataCmd(ctx context.Context, args []string, s stdio) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitUsage
 	}
-	if err := refdata.Check(*dir); err != nil {
-		s.errorf("data %s: %v", *dir, err)
-		return exitFail
+	m, err := refdata.Check(ctx, *dir)
+	if m != nil {
+		defer m.Close()
 	}
-	d, err := refdata.Open(*dir, nil)
 	if err != nil {
 		s.errorf("data %s: %v", *dir, err)
 		return exitFail
 	}
-	defer d.Close()
-	if d.City != nil {
-		fmt.Fprintf(s.out, "geo: %s\n", d.City.Info())
+	if db := m.City().DB(); db != nil {
+		fmt.Fprintf(s.out, "geo: %s\n", db.Info())
 	}
-	if d.ASN != nil {
-		fmt.Fprintf(s.out, "asn: %s (%d ranges)\n", d.ASN.Info(), d.ASN.Len())
+	if db := m.ASN().DB(); db != nil {
+		fmt.Fprintf(s.out, "asn: %s (%d ranges)\n", db.Info(), db.Len())
 	}
-	for _, m := range d.Missing {
-		fmt.Fprintf(s.out, "missing: %s\n", m)
+	for _, st := range m.Status()[2:] {
+		fmt.Fprintf(s.out, "%s: %s\n", st.Name, feedSummary(st))
+	}
+	for _, miss := range m.Missing() {
+		fmt.Fprintf(s.out, "missing: %s\n", miss)
 	}
 	fmt.Fprintf(s.out, "reference data in %s: ok (8.8.8.8 resolves to US, AS15169)\n", *dir)
 	return exitOK

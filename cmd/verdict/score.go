@@ -6,10 +6,9 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"log/slog"
 
 	"github.com/verdictrisk/verdict/engine"
-	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 )
 
@@ -34,12 +33,12 @@ func scoreCmd(ctx context.Context, args []string, s stdio) int {
 		}
 		return exitUsage
 	}
-	eng, closeAll, err := newEngine(*rulesDir, *dataDir)
+	eng, err := newEngine(ctx, *rulesDir, *dataDir)
 	if err != nil {
 		s.errorf("%v", err)
 		return exitFail
 	}
-	defer closeAll()
+	defer eng.Close()
 	body, err := io.ReadAll(io.LimitReader(s.in, 1<<20))
 	if err != nil {
 		s.errorf("read stdin: %v", err)
@@ -65,8 +64,8 @@ func scoreCmd(ctx context.Context, args []string, s stdio) int {
 }
 
 // newEngine builds an engine with in-memory state over the given rules and
-// reference data.
-func newEngine(rulesDir, dataDir string) (*engine.Engine, func(), error) {
+// reference data, as verdictd does (engine/setup).
+func newEngine(ctx context.Context, rulesDir, dataDir string) (*setup.Stack, error) {
 	var set *rules.Set
 	var err error
 	if rulesDir == "" {
@@ -75,26 +74,7 @@ func newEngine(rulesDir, dataDir string) (*engine.Engine, func(), error) {
 		set, err = rules.LoadDir(rulesDir)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	data, err := refdata.Open(dataDir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := engine.Options{Rules: set, Devices: data.Devices}
-	if data.City != nil {
-		opts.City = data.City
-	}
-	if data.ASN != nil {
-		opts.ASN = data.ASN
-	}
-	if data.Disposable != nil {
-		opts.Disposable = data.Disposable
-	}
-	eng, err := engine.New(opts)
-	if err != nil {
-		data.Close()
-		return nil, nil, err
-	}
-	return eng, func() { eng.Close(); data.Close() }, nil
+	return setup.New(ctx, setup.Options{Rules: set, DataDir: dataDir})
 }

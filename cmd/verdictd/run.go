@@ -9,21 +9,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/engine/api"
-	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/network"
-	"github.com/verdictrisk/verdict/signals/profile"
-	"github.com/verdictrisk/verdict/signals/velocity"
 )
 
 // config is verdictd's command line.
@@ -35,6 +30,7 @@ type config struct {
 	proxies   string
 	logLevel  string
 	logFormat string
+	network   networkFlags
 	state     stateConfig
 }
 
@@ -50,6 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"comma-separated CIDRs of proxies whose forwarded_for is believed (default: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	c.network.register(fs)
 	addStateFlags(fs, &c.state)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -79,10 +76,7 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 type service struct {
 	log      *slog.Logger
 	cfg      config
-	data     *refdata.Data
-	profiles *profile.Store
-	velocity *velocity.Store
-	engine   *engine.Engine
+	stack    *setup.Stack
 	registry *prometheus.Registry
 	api      *api.Server
 }
@@ -99,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, err := start(cfg, log)
+	svc, err := start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -108,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // start loads everything the service needs; on error nothing stays open.
-func start(cfg config, log *slog.Logger) (*service, error) {
+func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) {
 	s := &service{log: log, cfg: cfg, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -119,44 +113,30 @@ func start(cfg config, log *slog.Logger) (*service, error) {
 	for _, w := range set.Warnings {
 		log.Warn("rule lint", "warning", w.Error())
 	}
-	if err := s.openState(); err != nil {
-		return nil, err
-	}
-	if s.data, err = refdata.Open(cfg.dataDir, log); err != nil {
-		s.close()
+	if err := cfg.network.check(); err != nil {
 		return nil, err
 	}
 	proxies, err := network.ParseProxies(splitList(cfg.proxies))
 	if err != nil {
-		s.close()
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
-	}
-	opts := engine.Options{Rules: set, Devices: s.data.Devices, Profiles: s.profiles,
-		Velocity: s.velocity, Proxies: proxies, Logger: log, Registerer: s.registry}
-	if s.data.City != nil {
-		opts.City = s.data.City
-	}
-	if s.data.ASN != nil {
-		opts.ASN = s.data.ASN
-	}
-	if s.data.Disposable != nil {
-		opts.Disposable = s.data.Disposable
-	}
-	if s.engine, err = engine.New(opts); err != nil {
-		s.close()
-		return nil, err
 	}
 	token, err := cfg.state.adminToken()
 	if err != nil {
-		s.close()
 		return nil, err
 	}
-	s.api = api.New(s.engine, api.Options{Registry: s.registry, Logger: log, AdminToken: token})
+	o := s.setupOptions(set, proxies)
+	o.Profiles.Horizon = cfg.state.horizon
+	if s.stack, err = setup.New(ctx, o); err != nil {
+		return nil, err
+	}
+	s.api = api.New(s.stack.Engine, api.Options{Registry: s.registry, Logger: log,
+		AdminToken: token})
+	s.api.ServeFeeds(s.stack.Feeds)
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
 		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
-	if len(s.data.Missing) > 0 {
+	if missing := s.stack.Feeds.Missing(); len(missing) > 0 {
 		log.Warn("reference data missing; these signals will be reported missing in every decision",
-			"missing", strings.Join(s.data.Missing, ","), "data", cfg.dataDir, "fix", "make data")
+			"missing", strings.Join(missing, ","), "data", cfg.dataDir, "fix", "make data")
 	}
 	return s, nil
 }
@@ -184,32 +164,6 @@ func splitList(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
-}
-
-const velocitySnapshot = "velocity.snap"
-
-// openState opens the profile store and restores the counters.
-func (s *service) openState() error {
-	if err := os.MkdirAll(s.cfg.stateDir, 0o700); err != nil {
-		return fmt.Errorf("state folder: %w", err)
-	}
-	p, err := profile.Open(profile.Options{Path: filepath.Join(s.cfg.stateDir, "profiles.db"),
-		Horizon: s.cfg.state.horizon, Logger: s.log, Registerer: s.registry})
-	if err != nil {
-		return err
-	}
-	s.profiles = p
-	s.velocity = velocity.NewStore(velocity.Options{Logger: s.log, Registerer: s.registry})
-	found, err := s.velocity.RestoreFile(filepath.Join(s.cfg.stateDir, velocitySnapshot))
-	switch {
-	case err != nil:
-		// A damaged snapshot costs the counters, not the service; Restore
-		// leaves the store empty on error.
-		s.log.Error("velocity snapshot not restored; counters start empty", "err", err)
-	case found:
-		s.log.Info("velocity counters restored", "file", velocitySnapshot)
-	}
-	return nil
 }
 
 func (s *service) serve(ctx context.Context) error {
@@ -243,23 +197,7 @@ func (s *service) serve(ctx context.Context) error {
 
 // close saves the counters and closes the stores.
 func (s *service) close() {
-	if s.velocity != nil && s.engine != nil {
-		if err := s.saveVelocity(); err != nil {
-			s.log.Error("velocity snapshot", "err", err)
-		}
+	if err := s.stack.Close(); err != nil {
+		s.log.Error("shutdown", "err", err)
 	}
-	if s.profiles != nil {
-		if err := s.profiles.Close(); err != nil {
-			s.log.Error("profile store close", "err", err)
-		}
-	}
-	if s.data != nil {
-		s.data.Close()
-	}
-}
-
-// saveVelocity writes the snapshot beside the old one and renames it over,
-// so a crash mid-write leaves the previous snapshot whole.
-func (s *service) saveVelocity() error {
-	return s.velocity.SaveFile(filepath.Join(s.cfg.stateDir, velocitySnapshot))
 }

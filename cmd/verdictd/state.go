@@ -83,7 +83,7 @@ func (s *service) keepState(ctx context.Context) (wait func()) {
 			case <-ctx.Done():
 				return
 			case <-snap:
-				if err := s.saveVelocity(); err != nil {
+				if err := s.stack.SaveVelocity(); err != nil {
 					s.log.Error("velocity snapshot", "err", err)
 				}
 			case <-sweep.C:
@@ -95,7 +95,7 @@ func (s *service) keepState(ctx context.Context) (wait func()) {
 }
 
 func (s *service) sweep() {
-	n, err := s.engine.SweepProfiles(time.Now())
+	n, err := s.stack.SweepProfiles(time.Now())
 	switch {
 	case err != nil:
 		s.log.Error("profile sweep", "err", err)

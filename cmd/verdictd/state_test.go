@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/verdictrisk/verdict/engine"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/profile"
-	"github.com/verdictrisk/verdict/signals/velocity"
 )
 
 // TestKeepState runs verdictd's state loop on fake time: counters are saved
@@ -23,25 +23,20 @@ func TestKeepState(t *testing.T) {
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
 		const horizon = 48 * time.Hour
-		// Profiles are flushed hourly here: a second's ticker over three
-		// days of fake time would only cost real time.
-		prof, err := profile.Open(profile.Options{Path: filepath.Join(dir, "profiles.db"),
-			Horizon: horizon, FlushInterval: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer prof.Close()
-		vel := velocity.NewStore(velocity.Options{})
 		set, err := rules.Default()
 		if err != nil {
 			t.Fatal(err)
 		}
-		eng, err := engine.New(engine.Options{Rules: set, Profiles: prof, Velocity: vel})
+		// Profiles are flushed hourly here: a second's ticker over three
+		// days of fake time would only cost real time.
+		st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: dir, StateDir: dir,
+			Profiles: profile.Options{Horizon: horizon, FlushInterval: time.Hour}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &service{log: slog.New(slog.DiscardHandler), profiles: prof, velocity: vel,
-			engine: eng, cfg: config{stateDir: dir, state: stateConfig{horizon: horizon,
+		eng := st.Engine
+		s := &service{log: slog.New(slog.DiscardHandler), stack: st,
+			cfg: config{stateDir: dir, state: stateConfig{horizon: horizon,
 				snapshotEvery: time.Hour, sweepEvery: 24 * time.Hour}}}
 		decide := func(user string) {
 			t.Helper()
@@ -60,9 +55,9 @@ func TestKeepState(t *testing.T) {
 		decide("stays")
 		ctx, cancel := context.WithCancel(context.Background())
 		wait := s.keepState(ctx)
-		defer func() { cancel(); wait(); eng.Close() }()
+		defer func() { cancel(); wait(); st.Close() }()
 
-		snap := filepath.Join(dir, velocitySnapshot)
+		snap := filepath.Join(dir, setup.VelocitySnapshot)
 		time.Sleep(59 * time.Minute)
 		synctest.Wait()
 		if _, err := os.Stat(snap); err == nil {

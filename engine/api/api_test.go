@@ -11,9 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/engine/api"
-	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/geo/geotest"
 )
@@ -27,23 +26,19 @@ func newServerB(t testing.TB) (*httptest.Server, geotest.FixtureInfo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := refdata.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	set, err := rules.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	eng, err := engine.New(engine.Options{Rules: set, City: data.City, ASN: data.ASN,
-		Devices: data.Devices, Registerer: reg})
+	st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: dir, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(eng, api.Options{Registry: reg, MaxEventBytes: 4096,
-		MaxBatchEvents: 5}).Handler())
-	t.Cleanup(func() { srv.Close(); eng.Close(); data.Close() })
+	a := api.New(st.Engine, api.Options{Registry: reg, MaxEventBytes: 4096, MaxBatchEvents: 5})
+	a.ServeFeeds(st.Feeds)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); st.Close() })
 	return srv, world
 }
 

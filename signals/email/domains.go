@@ -100,16 +100,33 @@ func LoadDomains(path string) (*Domains, error) {
 // LoadDomainFiles is LoadDomains for several files, whose domains it unites,
 // such as index.json and wildcard.json.
 func LoadDomainFiles(paths ...string) (*Domains, error) {
-	d := &Domains{set: make(map[string]struct{})}
+	files := make([]DomainFile, 0, len(paths))
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("domain list: %w", err)
 		}
-		if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
-			err = d.loadJSON(path, data)
+		files = append(files, DomainFile{Name: path, Data: data})
+	}
+	return ParseDomainFiles(files...)
+}
+
+// DomainFile is a domain list already read; Name is used in errors.
+type DomainFile struct {
+	Name string
+	Data []byte
+}
+
+// ParseDomainFiles is LoadDomainFiles for files already read, which is how
+// feeds/refdata reloads a list that changed.
+func ParseDomainFiles(files ...DomainFile) (*Domains, error) {
+	d := &Domains{set: make(map[string]struct{})}
+	for _, f := range files {
+		var err error
+		if t := bytes.TrimSpace(f.Data); len(t) > 0 && t[0] == '[' {
+			err = d.loadJSON(f.Name, f.Data)
 		} else {
-			err = d.loadText(path, data)
+			err = d.loadText(f.Name, f.Data)
 		}
 		if err != nil {
 			return nil, err

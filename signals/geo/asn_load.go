@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/csv"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
 	"go4.org/netipx"
 )
@@ -30,24 +32,61 @@ func OpenASNCSV(paths ...string) (*ASNDB, error) {
 	}
 	b := newASNBuilder(paths)
 	for i, p := range paths {
-		if err := b.readCSV(i, p); err != nil {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("open asn csv: %w", err)
+		}
+		var size int64
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		err = b.readCSV(i, p, f, size)
+		f.Close()
+		if err != nil {
 			return nil, err
 		}
 	}
 	return b.build("asn-csv")
 }
 
-func (b *asnBuilder) readCSV(file int, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("open asn csv: %w", err)
+// OpenASNFiles opens ASN data already read into memory: ip-location-db CSV
+// files, or one MaxMind GeoLite2-ASN file, told apart by the MMDB metadata
+// marker. feeds/refdata reloads changed files through it.
+func OpenASNFiles(files ...File) (*ASNDB, error) {
+	if len(files) == 0 {
+		return nil, errors.New("open asn data: no file given")
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil {
-		// The real files average 58 (IPv4) and 85 (IPv6) bytes a line.
-		b.hint = int(st.Size() / 56)
+	if len(files) == 1 && isMMDB(files[0].Data) {
+		return OpenASNMMDBData(files[0].Name, files[0].Data)
 	}
-	r := csv.NewReader(f)
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	b := newASNBuilder(names)
+	for i, f := range files {
+		if isMMDB(f.Data) {
+			return nil, fmt.Errorf("open asn data %s: an MMDB file must be the only ASN source", f.Name)
+		}
+		if err := b.readCSV(i, f.Name, bytes.NewReader(f.Data), int64(len(f.Data))); err != nil {
+			return nil, err
+		}
+	}
+	return b.build("asn-csv")
+}
+
+// mmdbMarker starts the metadata section at the end of every MMDB file.
+var mmdbMarker = []byte("\xab\xcd\xefMaxMind.com")
+
+func isMMDB(data []byte) bool {
+	tail := data[max(0, len(data)-128*1024):]
+	return bytes.Contains(tail, mmdbMarker)
+}
+
+func (b *asnBuilder) readCSV(file int, path string, in io.Reader, size int64) error {
+	// The real files average 58 (IPv4) and 85 (IPv6) bytes a line.
+	b.hint = int(size / 56)
+	r := csv.NewReader(in)
 	r.FieldsPerRecord = 4
 	r.ReuseRecord = true
 	for {
@@ -87,26 +126,44 @@ func (b *asnBuilder) addCSVRecord(rec []string, at pos) error {
 // OpenASNMMDB loads a MaxMind GeoLite2-ASN (or GeoIP2-ASN) database into the
 // same sorted ranges as OpenASNCSV, so lookups cost the same whichever source
 // is used. Neighbouring networks of the same system are merged. A record
-// without autonomous_system_number is an error naming its network.
+// without autonomous_system_number is an error naming its network. The file
+// is read whole, never memory-mapped (see OpenCityWith).
 func OpenASNMMDB(path string) (*ASNDB, error) {
-	r, err := maxminddb.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open asn database %s: %w", path, err)
+		return nil, fmt.Errorf("open asn database: %w", err)
 	}
-	defer r.Close()
-	b := newASNBuilder([]string{path})
+	return OpenASNMMDBData(path, data)
+}
+
+// OpenASNMMDBData is OpenASNMMDB for a file already read; name is for errors.
+// geoip2-golang checks that a database type it knows answers ASN lookups
+// (GeoLite2-ASN, GeoIP2-ISP, DB-IP's ASN file in MaxMind's layout), and its
+// ASN record model decodes the records. A type it does not know is judged by
+// its records.
+func OpenASNMMDBData(name string, data []byte) (*ASNDB, error) {
+	g, err := geoip2.OpenBytes(data)
+	if err == nil {
+		_, err = g.ASN(netip.IPv4Unspecified())
+	}
+	if _, unknown := errors.AsType[geoip2.UnknownDatabaseTypeError](err); unknown {
+		err = nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open asn database %s: %w", name, err)
+	}
+	r, err := maxminddb.OpenBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("open asn database %s: %w", name, err)
+	}
+	b := newASNBuilder([]string{name})
 	if err := b.readMMDB(r); err != nil {
-		return nil, fmt.Errorf("open asn database %s: %w", path, err)
+		return nil, fmt.Errorf("open asn database %s: %w", name, err)
 	}
 	return b.build(r.Metadata.DatabaseType)
 }
 
 // TODO: check OpenASNMMDB against a real GeoLite2-ASN file; only geotest-built ones were used.
-
-type asnRecord struct {
-	ASN *uint32 `maxminddb:"autonomous_system_number"`
-	Org string  `maxminddb:"autonomous_system_organization"`
-}
 
 func (b *asnBuilder) readMMDB(r *maxminddb.Reader) error {
 	type decoded struct{ asn, org uint32 }
@@ -117,15 +174,15 @@ func (b *asnBuilder) readMMDB(r *maxminddb.Reader) error {
 		}
 		d, ok := seen[res.Offset()]
 		if !ok {
-			var rec asnRecord
+			var rec geoip2.ASN
 			if err := res.Decode(&rec); err != nil {
 				return fmt.Errorf("network %s: %w", res.Prefix(), err)
 			}
-			if rec.ASN == nil {
+			if rec.AutonomousSystemNumber == 0 && rec.AutonomousSystemOrganization == "" {
 				return fmt.Errorf("network %s: record has no autonomous_system_number",
 					res.Prefix())
 			}
-			d = decoded{*rec.ASN, b.intern(rec.Org)}
+			d = decoded{uint32(rec.AutonomousSystemNumber), b.intern(rec.AutonomousSystemOrganization)}
 			seen[res.Offset()] = d
 		}
 		p := res.Prefix().Masked()

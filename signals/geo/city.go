@@ -71,12 +71,37 @@ func OpenCity(paths ...string) (*CityDB, error) {
 // layout of each file is detected from its metadata or its records. When
 // several files answer the same family, they are asked in the order given.
 //
-// Each file is read into memory rather than memory-mapped, so that Close may
-// run while other goroutines are still looking up (a reloader can swap
-// databases without waiting for in-flight lookups); the memory is released
-// once the CityDB is no longer referenced. The DB-IP pair takes about 135 MB.
+// Each file is read into memory rather than memory-mapped. A memory map of a
+// file that is then overwritten in place (as a careless `cp new.mmdb
+// GeoLite2-City.mmdb` does) faults the process with SIGBUS on the next
+// lookup of a truncated page; a private copy cannot be changed under the
+// reader. It also lets Close run while other goroutines are still looking
+// up, so a reloader can swap databases without waiting for in-flight
+// lookups; the memory is released once the CityDB is no longer referenced.
+// The DB-IP pair takes about 135 MB.
 func OpenCityWith(o CityOptions, paths ...string) (*CityDB, error) {
-	if len(paths) == 0 {
+	files := make([]File, 0, len(paths))
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("open city database: %w", err)
+		}
+		files = append(files, File{Name: p, Data: data})
+	}
+	return OpenCityFiles(o, files...)
+}
+
+// File is a database file already read into memory; Name is used in errors.
+// The reader keeps Data: the caller must not change it afterwards.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// OpenCityFiles is OpenCityWith for files already read, which is how
+// feeds/refdata reloads a database that changed on disk.
+func OpenCityFiles(o CityOptions, files ...File) (*CityDB, error) {
+	if len(files) == 0 {
 		return nil, errors.New("open city database: no file given")
 	}
 	size := o.CacheSize
@@ -84,10 +109,10 @@ func OpenCityWith(o CityOptions, paths ...string) (*CityDB, error) {
 		size = DefaultCacheSize
 	}
 	c := &CityDB{}
-	for _, p := range paths {
-		src, err := openCitySource(p, size)
+	for _, f := range files {
+		src, err := openCitySource(f.Data, size)
 		if err != nil {
-			return nil, fmt.Errorf("open city database %s: %w", p, err)
+			return nil, fmt.Errorf("open city database %s: %w", f.Name, err)
 		}
 		c.sources = append(c.sources, src)
 	}
@@ -95,11 +120,7 @@ func OpenCityWith(o CityOptions, paths ...string) (*CityDB, error) {
 	return c, nil
 }
 
-func openCitySource(path string, cacheSize int) (citySource, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return citySource{}, err
-	}
+func openCitySource(data []byte, cacheSize int) (citySource, error) {
 	r, err := maxminddb.OpenBytes(data)
 	if err != nil {
 		return citySource{}, err
@@ -108,8 +129,41 @@ func openCitySource(path string, cacheSize int) (citySource, error) {
 	if err != nil {
 		return citySource{}, err
 	}
+	if l == layoutMaxMind {
+		if err := checkGeoIP2City(data); err != nil {
+			return citySource{}, err
+		}
+	}
 	v4, v6 := l.families(r.Metadata)
 	return citySource{r: r, layout: l, v4: v4, v6: v6, cache: newRecordCache(cacheSize)}, nil
+}
+
+// Verify reads every network and every record of the opened files, reports
+// the first that does not decode, and returns the number of networks. A
+// file overwritten in place while it was being read can open (its metadata
+// is at the end) and still hold a torn search tree; the reloader calls
+// Verify before it swaps such a file in. It takes about a second for the
+// DB-IP IPv4 file (6.3 million networks, 425,000 records).
+func (c *CityDB) Verify() (networks int, err error) {
+	for i := range c.sources {
+		s := &c.sources[i]
+		seen := map[uintptr]struct{}{}
+		for res := range s.r.Networks() {
+			if err := res.Err(); err != nil {
+				return networks, fmt.Errorf("verify city database: %w", err)
+			}
+			networks++
+			if _, ok := seen[res.Offset()]; ok {
+				continue
+			}
+			seen[res.Offset()] = struct{}{}
+			if _, _, err := s.layout.decode(res); err != nil {
+				return networks, fmt.Errorf("verify city database: network %s: %w",
+					res.Prefix(), err)
+			}
+		}
+	}
+	return networks, nil
 }
 
 // Lookup returns where a is. It reports false when no database has a record

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -231,5 +232,61 @@ func TestCityConcurrent(t *testing.T) {
 	close(errs)
 	for name := range errs {
 		t.Errorf("concurrent lookup %q gave a wrong answer", name)
+	}
+}
+
+// TestVerifyTornFile: a file whose search tree was partly overwritten opens
+// (its metadata at the end is intact) but fails Verify, which is what the
+// reloader checks before swapping a replaced file in.
+func TestVerifyTornFile(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := geotest.Fixture(dir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, geo.CityIPv4File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := geo.OpenCityFiles(geo.CityOptions{}, geo.File{Name: "good", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := good.Verify()
+	if err != nil || n != 8 { // the eight places with a country and an IPv4 network
+		t.Fatalf("Verify of an intact file: %d networks, %v", n, err)
+	}
+	torn := slices.Clone(data)
+	for i := 64; i < len(torn)/2; i++ {
+		torn[i] = 0xff
+	}
+	db, err := geo.OpenCityFiles(geo.CityOptions{}, geo.File{Name: "torn", Data: torn})
+	if err != nil {
+		t.Fatalf("a torn tree with intact metadata should open (and fail Verify): %v", err)
+	}
+	if _, err := db.Verify(); err == nil {
+		t.Error("Verify accepted a torn search tree")
+	}
+}
+
+// TestMaxMindWrongType: an ASN database given as a city database is
+// refused by geoip2-golang's type check, naming the type, and the
+// other way round.
+func TestMaxMindWrongType(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "GeoLite2-ASN.mmdb")
+	asn := []geotest.ASN{{Prefix: "8.8.8.0/24", ASN: 15169, Org: "Google LLC"}}
+	if err := geotest.WriteMaxMindASN(p, asn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := geo.OpenCity(p); err == nil || !strings.Contains(err.Error(), "GeoLite2-ASN") {
+		t.Errorf("OpenCity(asn file) = %v", err)
+	}
+	c := filepath.Join(dir, "GeoIP2-City.mmdb")
+	if err := geotest.WriteMaxMindCity(c, []geotest.City{{Prefix: "81.2.69.0/24", Country: "GB",
+		RegisteredCountry: "US", City: "London", Lat: 51.5, Lon: -0.1, AccuracyKm: 20}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := geo.OpenASNMMDB(c); err == nil || !strings.Contains(err.Error(), "ASN method") {
+		t.Errorf("OpenASNMMDB(city file) = %v", err)
 	}
 }

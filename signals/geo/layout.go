@@ -3,9 +3,11 @@ package geo
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
+	"github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
 )
@@ -37,32 +39,27 @@ type dbipRecord struct {
 	Longitude   coord  `maxminddb:"longitude"`
 }
 
-// englishName is a MaxMind "names" map, of which only English is read;
-// decoding into a struct skips the other languages without building a map.
-type englishName struct {
-	En string `maxminddb:"en"`
-}
+// TODO: check the MaxMind layout against a real GeoLite2-City file; only geotest-built files were used.
 
-// TODO: check this layout against a real GeoLite2-City file; only geotest-built files were used.
-
-// maxMindRecord holds the fields of a GeoIP2 City record that Location needs.
-// registered_country is deliberately absent: it is where the block was
-// registered, not where the address is used.
-type maxMindRecord struct {
-	Country struct {
-		ISOCode string `maxminddb:"iso_code"`
-	} `maxminddb:"country"`
-	Subdivisions []struct {
-		Names englishName `maxminddb:"names"`
-	} `maxminddb:"subdivisions,maxsize:16"`
-	City struct {
-		Names englishName `maxminddb:"names"`
-	} `maxminddb:"city"`
-	Location struct {
-		Latitude       *coord `maxminddb:"latitude"`
-		Longitude      *coord `maxminddb:"longitude"`
-		AccuracyRadius uint16 `maxminddb:"accuracy_radius"`
-	} `maxminddb:"location"`
+// checkGeoIP2City asks geoip2-golang whether a MaxMind-layout file is one it
+// can answer City lookups from: a GeoIP2/GeoLite2 City, Country or
+// Enterprise file, or a DB-IP file in MaxMind's layout. A database type it
+// does not know (an in-house file written in the City layout) is accepted on
+// the evidence of its records, which detectLayout has already seen.
+func checkGeoIP2City(data []byte) error {
+	r, err := geoip2.OpenBytes(data)
+	if _, unknown := errors.AsType[geoip2.UnknownDatabaseTypeError](err); unknown {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := r.City(netip.IPv4Unspecified()); err != nil {
+		if _, wrong := errors.AsType[geoip2.InvalidMethodError](err); wrong {
+			return fmt.Errorf("database type %q: %w", r.Metadata().DatabaseType, errNotCity)
+		}
+	}
+	return nil
 }
 
 // decode reads the record res points at. ok is false when the record holds
@@ -79,20 +76,23 @@ func (l layout) decode(res maxminddb.Result) (loc Location, ok bool, err error) 
 			Lat: float64(r.Latitude), Lon: float64(r.Longitude),
 		}
 	case layoutMaxMind:
-		var r maxMindRecord
+		// geoip2-golang's record model and generated decoder. Only
+		// Country is read, never RegisteredCountry: the country where
+		// the address is used, not where its block was registered.
+		var r geoip2.City
 		if err := res.Decode(&r); err != nil {
 			return Location{}, false, err
 		}
 		loc = Location{
 			Country:    r.Country.ISOCode,
-			City:       r.City.Names.En,
+			City:       r.City.Names.English,
 			AccuracyKm: float64(r.Location.AccuracyRadius),
 		}
 		if len(r.Subdivisions) > 0 {
-			loc.Region = r.Subdivisions[0].Names.En
+			loc.Region = r.Subdivisions[0].Names.English
 		}
-		if r.Location.Latitude != nil && r.Location.Longitude != nil {
-			loc.Lat, loc.Lon = float64(*r.Location.Latitude), float64(*r.Location.Longitude)
+		if r.Location.HasCoordinates() {
+			loc.Lat, loc.Lon = *r.Location.Latitude, *r.Location.Longitude
 		}
 	default:
 		return Location{}, false, fmt.Errorf("unknown record layout %d", l)

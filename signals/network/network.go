@@ -111,3 +111,27 @@ func Prefix(a netip.Addr, v4Bits, v6Bits int) netip.Prefix {
 	}
 	return p
 }
+
+// PrefixKind reports the kind of the first special range that p overlaps,
+// or Public when p lies wholly in public unicast space. A prefix that
+// contains a special range (0.0.0.0/0, 96.0.0.0/3) is not public either:
+// list loaders use this to refuse blocklist entries that would catch
+// private, CGNAT or reserved addresses.
+func PrefixKind(p netip.Prefix) string {
+	if !p.IsValid() {
+		return Unspecified
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	p = p.Masked()
+	for _, s := range specials {
+		if s.prefix.Overlaps(p) {
+			return s.kind
+		}
+	}
+	if p.Addr().Is6() && (p.Bits() < globalUnicast6.Bits() || !globalUnicast6.Contains(p.Addr())) {
+		return Reserved
+	}
+	return Public
+}

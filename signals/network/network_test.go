@@ -121,3 +121,26 @@ func BenchmarkKind(b *testing.B) {
 		Kind(a)
 	}
 }
+
+func TestPrefixKind(t *testing.T) {
+	tests := []struct{ prefix, want string }{
+		{"93.184.216.0/24", Public},
+		{"10.0.0.0/8", Private},
+		{"10.1.0.0/16", Private},
+		{"100.64.0.0/10", CGNAT},
+		{"96.0.0.0/3", CGNAT}, // contains 100.64.0.0/10
+		{"0.0.0.0/0", Unspecified},
+		{"224.0.0.0/3", Multicast},
+		{"::ffff:192.168.0.0/112", Private},
+		{"2001:db8::/48", Reserved},
+		{"fd00::/8", Private},
+		{"2a00:1450::/32", Public},
+		{"::/0", Unspecified},
+		{"4000::/16", Reserved},
+	}
+	for _, tc := range tests {
+		if got := PrefixKind(netip.MustParsePrefix(tc.prefix)); got != tc.want {
+			t.Errorf("PrefixKind(%s) = %s, want %s", tc.prefix, got, tc.want)
+		}
+	}
+}

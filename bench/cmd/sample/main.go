@@ -3,10 +3,11 @@
 //
 //	sample -data data -out state/sample.jsonl [-seed 1 -users 300 -days 21
 //	       -start 2026-10-01 -bad-asn ../shared/data/bad-asn-list/bad-asn-list.csv
-//	       -datacenters ../shared/data/x4bnet-lists-vpn/datacenter-ipv4.txt,...]
+//	       -datacenters ../shared/data/x4bnet-lists-vpn/datacenter-ipv4.txt,...
+//	       -vpns ../shared/data/x4bnet-lists-vpn/vpn-ipv4.txt,...]
 //
 // The world comes from the reference data in -data; without -data it is the
-// small built-in test world (six cities, one network each). It prints how
+// small built-in fixture world (twelve cities, a few networks each). It prints how
 // many events of each kind it wrote to standard error.
 package main
 
@@ -29,8 +30,8 @@ import (
 func main() { cli.Main("sample", run) }
 
 type config struct {
-	data, out, badASN, start, datacenters string
-	sim                                   sim.Config
+	data, out, badASN, start, datacenters, vpns string
+	sim                                         sim.Config
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -44,6 +45,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"CSV list of hosting/VPN operators (ASN,Entity); their networks are used by attackers only")
 	fs.StringVar(&c.datacenters, "datacenters", "", "comma-separated files of datacenter CIDRs, "+
 		"one a line; their networks are used by attackers only")
+	fs.StringVar(&c.vpns, "vpns", "", "comma-separated files of VPN exit CIDRs, one a line; "+
+		"VPN users and VPN attackers use their networks")
 	fs.StringVar(&c.start, "start", sim.DefaultStart.Format(time.DateOnly),
 		"first day of the window (YYYY-MM-DD, UTC)")
 	fs.Uint64Var(&c.sim.Seed, "seed", 1, "random seed; the same seed and data give the same stream")
@@ -95,17 +98,16 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) error {
 
 // worldOptions loads the lists of hosting networks the flags name.
 func worldOptions(c config) (sim.WorldOptions, error) {
-	var opts sim.WorldOptions
-	var err error
-	if c.badASN != "" {
-		if opts.BadASNs, err = sim.LoadBadASNs(c.badASN); err != nil {
-			return opts, err
-		}
+	return sim.ListFiles{BadASN: c.badASN, Datacenters: split(c.datacenters),
+		VPNs: split(c.vpns)}.Load()
+}
+
+// split splits a comma-separated flag value; empty gives none.
+func split(s string) []string {
+	if s == "" {
+		return nil
 	}
-	if c.datacenters != "" {
-		opts.Datacenters, err = sim.LoadPrefixLists(strings.Split(c.datacenters, ",")...)
-	}
-	return opts, err
+	return strings.Split(s, ",")
 }
 
 // buildWorld builds the world from dir, or the fixture world when dir is

@@ -8,9 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/engine/api"
-	"github.com/verdictrisk/verdict/feeds/refdata"
+	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/geo/geotest"
 )
@@ -23,33 +22,16 @@ func Server(t testing.TB) (string, geotest.FixtureInfo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := refdata.Open(info.Dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		data.Close()
-		data.Devices.Close()
-	})
 	set, err := rules.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := engine.Options{Rules: set, Devices: data.Devices}
-	// Only non-nil sources go into the interfaces, so that a missing one
-	// reads as missing rather than as a nil pointer.
-	if data.City != nil {
-		opts.City = data.City
-	}
-	if data.ASN != nil {
-		opts.ASN = data.ASN
-	}
-	eng, err := engine.New(opts)
+	st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: info.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { eng.Close() })
-	srv := httptest.NewServer(api.New(eng, api.Options{}).Handler())
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(api.New(st.Engine, api.Options{}).Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL, info
 }

