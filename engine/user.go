@@ -85,6 +85,7 @@ func (e *Engine) userSignals(ev *Event, s *signals.Set, u *userStep) {
 	if s.IP.ASN != 0 {
 		s.IP.ASNNew = !p.HasASN(u.login[rba.ASN])
 	}
+	s.IP.NetworkNew = s.IP.Network != "" && !p.HasNetwork(s.IP.Network)
 	s.User.HourShare = p.HourShare(ev.at)
 	if p.Last != nil {
 		s.User.DaysSinceLast = max(float64(ev.at.Unix()-p.Last.At), 0) / 86400
@@ -212,6 +213,11 @@ const unknownValue = "-"
 // rbaLogin fills x with the event's values as the RBA model sees them.
 func (e *Engine) rbaLogin(ev *Event, s *signals.Set, x *rba.Login) {
 	x[rba.IP] = s.IP.Address
+	if s.IP.Version == 6 {
+		// An IPv6 client changes its address (privacy extensions) within
+		// the /64 its provider gives it: the prefix is what identifies it.
+		x[rba.IP] = s.IP.Network
+	}
 	x[rba.ASN] = asnText(s.IP.ASN)
 	x[rba.Country] = s.IP.Country
 	if ua := strings.TrimSpace(ev.UserAgent); ua != "" {

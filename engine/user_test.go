@@ -376,6 +376,24 @@ func TestLoginPatterns(t *testing.T) {
 			t.Errorf("owner after two typos: %v %+v", d.Action, d.Reasons)
 		}
 	})
+	t.Run("new device on a new network in the home country", func(t *testing.T) {
+		f := newUserFixture(t)
+		for i := range 3 {
+			f.send(t, login(fmt.Sprint("nn", i), "kai", "93.192.10.7", "kai-pc", "succeeded",
+				time.Duration(i)*24*time.Hour))
+		}
+		// The same operator in another town of the country: only the
+		// network and the device are new.
+		d := f.send(t, login("nn-x", "kai", "93.193.40.2", "other", "succeeded", 4*24*time.Hour))
+		if !d.Signals.IP.NetworkNew || d.Signals.IP.CountryNew || !hasReason(d, "new_device_new_network") ||
+			d.Action == rules.Allow {
+			t.Errorf("new device, new network: %v %+v %+v", d.Action, d.Signals.IP, d.Reasons)
+		}
+		// A new phone at home is no reason to ask.
+		if d := f.send(t, login("nn-p", "kai", "93.192.10.99", "phone", "succeeded", 5*24*time.Hour)); d.Action != rules.Allow {
+			t.Errorf("new device at home: %v %+v", d.Action, d.Reasons)
+		}
+	})
 	t.Run("low and slow stuffing", func(t *testing.T) {
 		f := newUserFixture(t)
 		ip := f.ip("DigitalOcean")

@@ -82,6 +82,9 @@ type IP struct {
 	CountryNew bool `expr:"country_new" json:"country_new"`
 	// ASNNew is CountryNew for the network operator.
 	ASNNew bool `expr:"asn_new" json:"asn_new"`
+	// NetworkNew is CountryNew for ip.network (the address's /24 or /64):
+	// the user has logged in before and never from this network.
+	NetworkNew bool `expr:"network_new" json:"network_new"`
 }
 
 // Email holds the signals of the event's e-mail address.
