@@ -128,3 +128,26 @@ func (d *dedupe) forget(tenant, userKey string) int {
 	}
 	return n
 }
+
+// Remember makes d the decision a later event with d's event id (in tenant)
+// is answered with, as if the engine had just made it: the event is then
+// neither counted nor learnt from again. A restarted process uses it to
+// rebuild its dedupe memory from where its decisions were kept (the Kafka
+// decisions topic), so that events redelivered after a crash are not
+// counted twice. userKey is the decision's signals.user.key (for erasure).
+// It returns false, and changes nothing, when the id is empty or already
+// remembered.
+func (e *Engine) Remember(tenant, userKey string, d *Decision) bool {
+	if d == nil || d.EventID == "" {
+		return false
+	}
+	key := tenant + "\x00" + d.EventID
+	now := e.opts.Now()
+	if e.dedupe.get(key, now) != nil {
+		return false
+	}
+	c := *d
+	c.tenant, c.userKey = tenant, userKey
+	e.dedupe.put(key, &c, now)
+	return true
+}

@@ -7,11 +7,17 @@
 #      more of the two cores go to the server), then a constant 5,000
 #      decisions/s with bench/cmd/load, whose open loop measures latency
 #      from each request's due time.
+#   3. Kafka end to end on the embedded broker (bench/cmd/kafkaload, a
+#      third process): events produced, decided, the decision acknowledged
+#      and read back — at full speed (events/s) and at a constant 20,000
+#      events/s (latency from each event's due time).
 # Figures depend on the machine and on what else runs on it; compare runs
 # on one machine, as ratios.
 #
 # Environment: BENCHTIME (go test -benchtime, default 1s), LOAD_DURATION
-# (default 10s), DATA (reference data, default data; fixture data if absent).
+# (default 10s), DATA (reference data, default data; fixture data if absent),
+# KAFKA_COUNT (events of the full-speed Kafka run, default 100000),
+# KAFKA_RATE (default 20000) and KAFKA_DURATION (default 10s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,19 +58,22 @@ fi
 bin/verdictd --listen 127.0.0.1:$port --data "$data" --state "$state" --log-level warn \
 	2>"$state/verdictd.log" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$state"' EXIT
+# stop_verdictd ends the verdictd this script started, if it still runs.
+stop_verdictd() {
+	[[ -n ${pid:-} ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	pid=
+}
+trap 'stop_verdictd; rm -rf "$state"' EXIT
 for _ in $(seq 100); do
 	curl -sf http://127.0.0.1:$port/readyz >/dev/null 2>&1 && break
 	sleep 0.1
 done
 bodies="$state/bodies.jsonl"
 bin/load -dump "$bodies" "${data_flag[@]}"
-if ! command -v wrk >/dev/null; then
-	sudo=""
-	[[ $(id -u) -ne 0 ]] && sudo="sudo"
-	{ $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk; } >/dev/null 2>&1 ||
-		echo "bench: could not install wrk; the full-speed load uses bench/cmd/load" >&2
-fi
+scripts/deb.sh wrk 2>/dev/null ||
+	echo "bench: could not install wrk; the full-speed load uses bench/cmd/load" >&2
 echo "-- full speed, $duration"
 if command -v wrk >/dev/null; then
 	BODIES="$bodies" wrk -t1 -c8 -d"$duration" --latency -s bench/wrk/decide.lua \
@@ -74,3 +83,26 @@ else
 fi
 echo "-- constant 5000/s, $duration"
 bin/load -url http://127.0.0.1:$port -rate 5000 -duration "$duration" -connections 8 "${data_flag[@]}"
+stop_verdictd
+
+echo
+echo "== Kafka end to end, embedded broker"
+go build -o bin/kafkaload ./bench/cmd/kafkaload
+kstate="$state/kafka"
+mkdir -p "$kstate"
+bin/verdictd --listen 127.0.0.1:0 --data "$data" --state "$kstate" --log-level info \
+	--kafka=embedded --kafka-embedded-listen 127.0.0.1:0 2>"$kstate/verdictd.log" &
+pid=$!
+broker=
+for _ in $(seq 100); do
+	broker=$(sed -n 's/.*"msg":"embedded Kafka broker started","addr":"\([^"]*\)".*/\1/p' \
+		"$kstate/verdictd.log")
+	[[ -n $broker ]] && grep -q '"msg":"consuming"' "$kstate/verdictd.log" && break
+	sleep 0.1
+done
+[[ -n $broker ]] || { echo "bench: verdictd did not start its broker" >&2; exit 1; }
+echo "-- full speed, ${KAFKA_COUNT:-100000} events"
+bin/kafkaload -brokers "$broker" -in "$bodies" -count "${KAFKA_COUNT:-100000}"
+echo "-- constant ${KAFKA_RATE:-20000}/s, ${KAFKA_DURATION:-10s}"
+bin/kafkaload -brokers "$broker" -in "$bodies" -rate "${KAFKA_RATE:-20000}" \
+	-duration "${KAFKA_DURATION:-10s}"

@@ -5,12 +5,15 @@
 # bin/replay itself. It then:
 #   1. writes the labelled sample stream state/sample.jsonl from the reference
 #      data in data/ (once; delete the file to make it again);
-#   2. starts verdictd on a fresh state folder, state/demo/, and waits for it;
+#   2. starts verdictd on a fresh state folder, state/demo/, with its embedded
+#      Kafka broker, and waits for it;
 #   3. replays the sample through the decision API and prints the summary;
-#   4. prints a curl command to try, and keeps verdictd running until Ctrl-C.
+#   4. prints a curl command and a kcat walk-through to try, and keeps
+#      verdictd running until Ctrl-C.
 #
 # Environment:
 #   VERDICT_LISTEN   address verdictd listens on (default 127.0.0.1:8080)
+#   VERDICT_KAFKA    address of the embedded Kafka broker (default 127.0.0.1:9092)
 #   BAD_ASN_LIST     hosting/VPN operator list for the sample's attackers
 #                    (default ../shared/data/bad-asn-list/bad-asn-list.csv
 #                    when present)
@@ -27,6 +30,9 @@
 # summary would change from one `make run` to the next. A newcomer expects
 # the same demo to print the same result, so the demo starts from nothing each
 # time. The sample stream itself is kept, since it is the same every time.
+# The embedded broker's data is kept too, in state/kafka/: a broker is where
+# events wait while verdictd is down, so its topics and committed offsets
+# survive every restart, make run's included.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -39,6 +45,7 @@ case $host in
 "[::]") host="[::1]" ;;
 esac
 url="http://$host:$port"
+kafka=${VERDICT_KAFKA:-127.0.0.1:9092}
 state=state/demo
 log=$state/verdictd.log
 pid=
@@ -80,6 +87,7 @@ trap stop EXIT
 trap 'interrupted=1' INT TERM
 
 command -v curl >/dev/null 2>&1 || die "curl is required and was not found"
+scripts/deb.sh kcat || echo "run-demo: kcat is missing; the Kafka walk-through below needs it" >&2
 [[ -x bin/verdictd ]] || die "bin/verdictd is missing; build it first (make build)"
 
 echo "run-demo: building bin/sample and bin/replay"
@@ -123,9 +131,15 @@ if curl -s -o /dev/null --max-time 2 "$url/healthz"; then
 	die "something already answers on $listen; stop it or set VERDICT_LISTEN=127.0.0.1:PORT"
 fi
 
+if (exec 3<>"/dev/tcp/${kafka%:*}/${kafka##*:}") 2>/dev/null; then
+	die "something already listens on $kafka; stop it or set VERDICT_KAFKA=127.0.0.1:PORT"
+fi
+
 rm -rf "$state"
 mkdir -p "$state"
-bin/verdictd --listen "$listen" --data data --state "$state" >"$log" 2>&1 &
+bin/verdictd --listen "$listen" --data data --state "$state" \
+	--kafka=embedded --kafka-embedded-listen "$kafka" --kafka-embedded-data state/kafka \
+	>"$log" 2>&1 &
 pid=$!
 echo "run-demo: started verdictd (pid $pid) on $url; log in $log"
 
@@ -163,6 +177,17 @@ reset on every make run). Try a decision:
 
 Then send it again with "ip": "1.120.7.9" (Australia, minutes after Germany) and compare;
 add ?explain=true to the URL to see every rule. Metrics: $url/metrics
+
+Kafka: the embedded broker listens on $kafka. Produce an event and read its decision:
+
+  echo '{"id":"kafka-1","type":"login","outcome":"failed","ip":"185.220.101.4","user":{"login":"admin"}}' |
+    kcat -b $kafka -t verdict.events -P
+  kcat -b $kafka -t verdict.decisions -C -o -1 -e -q | grep '"event_id":"kafka-1"'
+
+Bad records land, unchanged, on verdict.events.dlq with the reason in headers:
+
+  echo 'not json' | kcat -b $kafka -t verdict.events -P
+  kcat -b $kafka -t verdict.events.dlq -C -o -1 -e -q -f '%h\n%s\n'
 
 Press Ctrl-C to stop.
 EOF

@@ -25,6 +25,8 @@ type daemon struct {
 	cmd   *exec.Cmd
 	state string
 	log   *bytes.Buffer
+	// kafka is the embedded broker's address, with --kafka=embedded.
+	kafka string
 }
 
 var binary string
@@ -69,6 +71,9 @@ func startDaemon(t *testing.T, dataDir, stateDir string, extra ...string) *daemo
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
 				addr <- rec.Addr
+			}
+			if rec.Msg == "embedded Kafka broker started" {
+				d.kafka = rec.Addr // before "listening": read after addr is received
 			}
 		}
 	}()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/engine/api"
 	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
@@ -31,7 +32,10 @@ type config struct {
 	logLevel  string
 	logFormat string
 	network   networkFlags
-	state     stateConfig
+	// dedupeWindow is how long an event id gets its first decision back.
+	dedupeWindow time.Duration
+	kafka        kafkaConfig
+	state        stateConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -47,12 +51,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
 	c.network.register(fs)
+	fs.DurationVar(&c.dedupeWindow, "dedupe-window", time.Hour,
+		"how long a repeated event id gets its first decision back instead of being counted again; "+
+			"cover the auth server's retries and a Kafka redelivery after a crash (memory: ~250 B an id)")
+	c.kafka.register(fs)
 	addStateFlags(fs, &c.state)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.dedupeWindow <= 0 {
+		return c, fmt.Errorf("--dedupe-window %s: want a positive duration", c.dedupeWindow)
 	}
 	return c, nil
 }
@@ -79,6 +90,7 @@ type service struct {
 	stack    *setup.Stack
 	registry *prometheus.Registry
 	api      *api.Server
+	kafka    *kafkaService
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -124,13 +136,19 @@ func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) 
 	if err != nil {
 		return nil, err
 	}
-	o := s.setupOptions(set, proxies)
-	o.Profiles.Horizon = cfg.state.horizon
-	if s.stack, err = setup.New(ctx, o); err != nil {
+	so := s.setupOptions(set, proxies)
+	so.Tune = func(o *engine.Options) { o.DedupeWindow = cfg.dedupeWindow }
+	so.Profiles.Horizon = cfg.state.horizon
+	s.stack, err = setup.New(ctx, so)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openKafka(); err != nil {
+		s.close()
 		return nil, err
 	}
 	s.api = api.New(s.stack.Engine, api.Options{Registry: s.registry, Logger: log,
-		AdminToken: token})
+		OnDecision: s.onDecision(), AdminToken: token})
 	s.api.ServeFeeds(s.stack.Feeds)
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
 		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
@@ -181,9 +199,19 @@ func (s *service) serve(ctx context.Context) error {
 	waitState := s.keepState(stateCtx)
 	defer func() { stopState(); waitState() }()
 	s.log.Info("listening", "addr", ln.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	kafkaDone := s.runKafka(ctx)
 	select {
 	case err := <-errc:
+		cancel()
+		s.waitKafka()
 		return fmt.Errorf("serve: %w", err)
+	case err := <-kafkaDone:
+		s.kafka.done = nil
+		if err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
@@ -192,11 +220,13 @@ func (s *service) serve(ctx context.Context) error {
 	if err := srv.Shutdown(shutCtx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	s.waitKafka()
 	return nil
 }
 
 // close saves the counters and closes the stores.
 func (s *service) close() {
+	s.closeKafka()
 	if err := s.stack.Close(); err != nil {
 		s.log.Error("shutdown", "err", err)
 	}

@@ -1,0 +1,147 @@
+package kafka
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/verdictrisk/verdict/engine"
+)
+
+// Headers verdictd writes. Decision records carry the decision's ids so
+// that a reader can route on them without parsing the value; dead letters
+// carry the reason and where the record came from.
+const (
+	HeaderEventID      = "verdict.event_id"
+	HeaderDecisionID   = "verdict.decision_id"
+	HeaderAction       = "verdict.action"
+	HeaderRulesVersion = "verdict.rules_version"
+	HeaderTenant       = "verdict.tenant"
+	// HeaderOrigin is "kafka" or "http": how the event reached verdictd.
+	HeaderOrigin = "verdict.origin"
+	// HeaderRepeated is "true" on a decision reproduced for an event id
+	// seen before (a redelivery or a retry).
+	HeaderRepeated = "verdict.repeated"
+
+	HeaderErrorCode    = "verdict.error.code"
+	HeaderErrorField   = "verdict.error.field"
+	HeaderErrorMessage = "verdict.error.message"
+
+	HeaderSourceTopic     = "verdict.source.topic"
+	HeaderSourcePartition = "verdict.source.partition"
+	HeaderSourceOffset    = "verdict.source.offset"
+	// HeaderSourceTimestamp is the source record's timestamp, RFC 3339
+	// with milliseconds.
+	HeaderSourceTimestamp = "verdict.source.timestamp"
+)
+
+// Dead-letter reasons of the Kafka path, besides the event error codes of
+// package engine (invalid_json, unknown_field, invalid_type, missing_field,
+// invalid_value, too_long, duplicate_field).
+const (
+	ReasonEmpty    = "empty_record"
+	ReasonTooLarge = "record_too_large"
+)
+
+// Origins of a decision.
+const (
+	OriginKafka = "kafka"
+	OriginHTTP  = "http"
+)
+
+// decisionKey is the key of a decision record: the user id, else the login
+// name (the user's login or e-mail), else the IP address. Decisions about
+// one user so land on one partition, in order.
+func decisionKey(ev *engine.Event) []byte {
+	for _, k := range []string{ev.User.ID, ev.User.Login, ev.User.Email} {
+		if k != "" {
+			return []byte(k)
+		}
+	}
+	return []byte(ev.IP)
+}
+
+// decisionRecord is what is produced for a decided event.
+func decisionRecord(topic string, ev *engine.Event, d *engine.Decision, origin string) *kgo.Record {
+	hs := make([]kgo.RecordHeader, 0, 10)
+	hs = appendHeader(hs, HeaderEventID, d.EventID)
+	hs = appendHeader(hs, HeaderDecisionID, d.ID)
+	hs = appendHeader(hs, HeaderAction, d.Action.String())
+	hs = appendHeader(hs, HeaderRulesVersion, d.RulesVersion)
+	hs = appendHeader(hs, HeaderTenant, ev.Tenant)
+	hs = appendHeader(hs, HeaderOrigin, origin)
+	if d.Repeated {
+		hs = appendHeader(hs, HeaderRepeated, "true")
+	}
+	return &kgo.Record{Topic: topic, Key: decisionKey(ev), Value: d.AppendJSON(nil), Headers: hs}
+}
+
+// withSource adds where the event record was read to a record made for it.
+func withSource(r *kgo.Record, src *kgo.Record) *kgo.Record {
+	r.Headers = appendHeader(r.Headers, HeaderSourceTopic, src.Topic)
+	r.Headers = appendHeader(r.Headers, HeaderSourcePartition, strconv.Itoa(int(src.Partition)))
+	r.Headers = appendHeader(r.Headers, HeaderSourceOffset, strconv.FormatInt(src.Offset, 10))
+	return r
+}
+
+// deadLetter is src unchanged (key, value, headers, timestamp) on the
+// dead-letter topic, with the reason and the source added as headers.
+func deadLetter(topic string, src *kgo.Record, fe *engine.FieldError) *kgo.Record {
+	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+7)
+	hs = append(hs, src.Headers...)
+	hs = appendHeader(hs, HeaderErrorCode, fe.Code)
+	hs = appendHeader(hs, HeaderErrorField, fe.Field)
+	hs = appendHeader(hs, HeaderErrorMessage, fe.Message)
+	r := &kgo.Record{Topic: topic, Key: src.Key, Value: src.Value, Headers: hs,
+		Timestamp: src.Timestamp}
+	withSource(r, src)
+	r.Headers = appendHeader(r.Headers, HeaderSourceTimestamp,
+		src.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	return r
+}
+
+func appendHeader(hs []kgo.RecordHeader, k, v string) []kgo.RecordHeader {
+	if v == "" {
+		return hs
+	}
+	return append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
+}
+
+// header returns the value of the last header named k.
+func header(r *kgo.Record, k string) string {
+	for i := len(r.Headers) - 1; i >= 0; i-- {
+		if r.Headers[i].Key == k {
+			return string(r.Headers[i].Value)
+		}
+	}
+	return ""
+}
+
+// retryCopy is a fresh record with r's content, for producing again: a
+// record handed to franz-go must not be reused, and its partition and
+// offset fields were set by the failed attempt.
+func retryCopy(r *kgo.Record) *kgo.Record {
+	return &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers,
+		Timestamp: r.Timestamp}
+}
+
+// fieldError is the dead-letter reason for err, which the decoder or the
+// engine returned; ok is false for an error that is not the record's fault.
+func fieldError(err error) (*engine.FieldError, bool) {
+	var fe *engine.FieldError
+	if errors.As(err, &fe) {
+		return fe, true
+	}
+	return nil, false
+}
+
+// since is the time from t to now, never negative (producers' clocks
+// differ).
+func since(t, now time.Time) time.Duration {
+	if d := now.Sub(t); d > 0 {
+		return d
+	}
+	return 0
+}
