@@ -426,6 +426,23 @@ func TestLoginPatterns(t *testing.T) {
 			t.Errorf("office address flagged: %+v", d.Reasons)
 		}
 	})
+	t.Run("spraying from rotating addresses", func(t *testing.T) {
+		f := newUserFixture(t)
+		ua := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
+		var d *engine.Decision
+		for i := range 25 { // a new address every time, one tool's client facts
+			e := login(fmt.Sprint("sp", i), fmt.Sprint("acct", i), fmt.Sprintf("177.32.%d.%d", i, 9+i),
+				"", "failed", time.Duration(i)*5*time.Minute)
+			e["user_agent"], e["device"] = ua, map[string]any{}
+			d = f.send(t, e)
+			if i == 10 && d.Action != rules.Allow {
+				t.Fatalf("11 accounts: already %v %+v", d.Action, d.Reasons)
+			}
+		}
+		if !hasReason(d, "spraying_device") || d.Action != rules.StepUp {
+			t.Errorf("25 accounts from one tool: %v %+v", d.Action, d.Reasons)
+		}
+	})
 	t.Run("signups per device and network", func(t *testing.T) {
 		f := newUserFixture(t)
 		var d *engine.Decision
