@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/verdictrisk/verdict/signals"
-	"github.com/verdictrisk/verdict/signals/profile"
 )
 
 // DecideOptions change how one decision is made.
@@ -63,19 +62,9 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	}
 	d.userKey = s.User.Key
 
-	var h *profile.Handle
-	if s.User.Key != "" {
-		var err error
-		if h, err = e.opts.Profiles.Acquire(profileKey(ev.Tenant, s.User.Key)); err != nil {
-			s.Missing.Add(signals.FamilyProfile)
-			e.met.storeErrors.Inc()
-			h = nil
-		}
-	}
-	if h != nil {
-		defer h.Release()
-		e.userSignals(ev, s, h.Profile())
-	}
+	var u userStep
+	e.remember(ev, s, o.DryRun, &u)
+	defer u.release()
 	if o.Adjust != nil {
 		o.Adjust(s)
 	}
@@ -85,16 +74,14 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	// Rules and counters read one copy of the signals; the counts they
 	// produce are written through the copy's pointer to d.counts.
 	env := any(*s)
-	e.count(v, st, ev, env, s.Velocity, o.DryRun)
+	e.count(v, st, ev, u.seed, env, s.Velocity, o.DryRun)
 	e.evaluate(v, st, ev, d, env, o.Explain)
 	if st.shadow != nil {
-		e.evaluateShadow(v, st, ev, d, o.DryRun, o.Explain)
+		e.evaluateShadow(v, st, ev, d, u.seed, o.DryRun, o.Explain)
 	}
 
 	if !o.DryRun {
-		if h != nil {
-			e.learn(ev, d, h)
-		}
+		e.learn(ev, d, &u)
 		e.dedupe.put(tenantKey, d, now)
 	}
 	d.TookUS = float64(time.Since(start).Nanoseconds()) / 1e3
@@ -120,12 +107,14 @@ func newID() string {
 }
 
 // count updates the velocity counters with this event and reads them.
-func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, env any, counts *signals.Counts,
-	dry bool) {
+// Keys and distinct values are hashed with the tenant's seed, so tenants
+// never share a count.
+func (e *Engine) count(v *vm.VM, st *ruleState, ev *Event, seed uint64, env any,
+	counts *signals.Counts, dry bool) {
 	if len(st.counters) == 0 {
 		return
 	}
 	for i, k := range st.set.Counters {
-		counts[i] = e.applyCounter(v, k, st.counters[i], ev, env, dry)
+		counts[i] = e.applyCounter(v, k, st.counters[i], ev, seed, env, dry)
 	}
 }

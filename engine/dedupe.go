@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -104,18 +105,20 @@ func (d *dedupe) put(key string, dec *Decision, now time.Time) {
 	s.cur[key] = r
 }
 
-// forget removes every remembered decision of a user (erasure).
-func (d *dedupe) forget(userKey string) int {
+// forget removes every remembered decision of a user of a tenant
+// (erasure).
+func (d *dedupe) forget(tenant, userKey string) int {
 	if d == nil {
 		return 0
 	}
 	n := 0
+	prefix := tenant + "\x00"
 	for i := range d.shards {
 		s := &d.shards[i]
 		s.mu.Lock()
 		for _, m := range []map[string]*remembered{s.cur, s.old} {
 			for k, v := range m {
-				if v.userKey == userKey {
+				if v.userKey == userKey && strings.HasPrefix(k, prefix) {
 					delete(m, k)
 					n++
 				}

@@ -6,14 +6,15 @@
 //
 //  1. enrich: the client address is resolved through trusted proxies and
 //     classified, then geo, ASN, device and e-mail signals are looked up;
-//  2. remember: the user's profile gives device.new, ip.country_new and
-//     travel, and the velocity counters declared in the rules are updated
-//     and read;
+//  2. remember: the user's profile gives device.new, ip.country_new, user.*,
+//     travel and, with the RBA model's global tables, rba.*; the velocity
+//     counters declared in the rules are updated and read;
 //  3. evaluate: the active rule set scores the signals and maps the score to
 //     allow, step_up or deny;
-//  4. record: a successful login or passed challenge teaches the profile,
-//     and the decision is remembered under the event id so that a repeated
-//     event gets the same answer.
+//  4. record: an allowed successful login or signup, or a passed challenge,
+//     teaches the profile and the RBA tables and leaves a lesson for
+//     feedback (Feedback); the decision is remembered under the event id so
+//     that a repeated event gets the same answer. Erase removes a user.
 //
 // See DESIGN.md at the repository root for the locks and their order.
 //
@@ -52,6 +53,7 @@ import (
 	"github.com/verdictrisk/verdict/signals/geo"
 	"github.com/verdictrisk/verdict/signals/network"
 	"github.com/verdictrisk/verdict/signals/profile"
+	"github.com/verdictrisk/verdict/signals/rba"
 	"github.com/verdictrisk/verdict/signals/velocity"
 )
 
@@ -104,6 +106,13 @@ type Options struct {
 	Profiles *profile.Store
 	// Velocity holds the counters; nil creates an in-memory store.
 	Velocity *velocity.Store
+	// RBA is the RBA model's global frequency tables. Nil creates one
+	// (with rba.DefaultMaxValues) and attaches it to Profiles, so that it is
+	// kept beside the profiles and written in the same transactions.
+	RBA *rba.Model
+	// SeenUsersWindow is how far back device.seen_users counts distinct
+	// users on a device. Default 30 days; at most velocity.MaxWindow.
+	SeenUsersWindow time.Duration
 	// Proxies are the trusted proxies whose forwarding headers are
 	// believed; nil trusts none.
 	Proxies *network.Proxies
@@ -143,6 +152,9 @@ func (o *Options) defaults() {
 	if o.DedupeMax == 0 {
 		o.DedupeMax = 500_000
 	}
+	if o.SeenUsersWindow == 0 {
+		o.SeenUsersWindow = 30 * 24 * time.Hour
+	}
 	if o.MaxFutureSkew == 0 {
 		o.MaxFutureSkew = 5 * time.Minute
 	}
@@ -163,10 +175,14 @@ type Engine struct {
 	dedupe       *dedupe
 	met          *metrics
 	ownsProfiles bool
+	ownsDevices  bool
 	// unavailable are the families with no source at all.
 	unavailable uint16
 	ruleErrLog  *rateLimiter
 	rr          ruleRuntime
+	// seenUsers counts distinct users per device for device.seen_users.
+	seenUsers *velocity.Counter
+	interned  *interned
 }
 
 // New builds an engine.
@@ -176,14 +192,15 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("engine: no rule set")
 	}
 	e := &Engine{opts: opts, log: opts.Logger.With("component", "engine"),
-		dedupe: newDedupe(opts.DedupeWindow, opts.DedupeMax), ruleErrLog: newRateLimiter(time.Minute)}
+		dedupe: newDedupe(opts.DedupeWindow, opts.DedupeMax), ruleErrLog: newRateLimiter(time.Minute),
+		interned: newInterned()}
 	e.vms.New = func() any { return new(vm.VM) }
 	if e.opts.Devices == nil {
 		p, err := device.NewParser(device.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("engine: user-agent parser: %w", err)
 		}
-		e.opts.Devices = p
+		e.opts.Devices, e.ownsDevices = p, true
 	}
 	if e.opts.Velocity == nil {
 		e.opts.Velocity = velocity.NewStore(velocity.Options{Logger: opts.Logger})
@@ -195,6 +212,15 @@ func New(opts Options) (*Engine, error) {
 		}
 		e.opts.Profiles, e.ownsProfiles = p, true
 	}
+	if e.opts.RBA == nil {
+		m, err := AttachRBA(e.opts.Profiles, rba.Options{Registerer: opts.Registerer})
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		e.opts.RBA = m
+	}
+	e.seenUsers = e.opts.Velocity.Counter(seenUsersSpec(e.opts.SeenUsersWindow))
 	e.met = newMetrics(opts.Registerer)
 	e.unavailable = e.noSource()
 	e.initRules()
@@ -224,6 +250,9 @@ func (e *Engine) Unavailable() []string {
 
 // Close releases what the engine opened itself.
 func (e *Engine) Close() error {
+	if e.ownsDevices {
+		e.opts.Devices.Close()
+	}
 	if e.ownsProfiles {
 		return e.opts.Profiles.Close()
 	}

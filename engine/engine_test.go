@@ -28,7 +28,10 @@ type fixture struct {
 
 // newFixture builds an engine over the default rules and a small real
 // geo data set written by geotest, with a controllable clock.
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with options changed by opt.
+func newFixtureWith(t testing.TB, opt func(*fixture, *engine.Options)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	world, err := geotest.Fixture(dir)
@@ -41,7 +44,12 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f := &fixture{world: world, clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	st, err := setup.New(t.Context(), setup.Options{Rules: set, DataDir: dir,
-		Tune: func(o *engine.Options) { o.Now = func() time.Time { return f.clock } }})
+		Tune: func(o *engine.Options) {
+			o.Now = func() time.Time { return f.clock }
+			if opt != nil {
+				opt(f, o)
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

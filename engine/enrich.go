@@ -80,8 +80,12 @@ func (e *Engine) enrichDevice(ev *Event, s *signals.Set) {
 	d.OS, d.OSVersion, d.Type = info.OS, info.OSVersion, info.Type
 	d.Bot, d.Headless = info.Bot, info.Headless
 	id := ev.Device.ID
-	if id == "" {
-		id = ev.Device.Fingerprint
+	d.IDSource = signals.DeviceIDClient
+	if strings.TrimSpace(id) == "" {
+		id, d.IDSource = ev.Device.Fingerprint, signals.DeviceIDFingerprint
+	}
+	if strings.TrimSpace(id) == "" {
+		d.IDSource = signals.DeviceIDHeaders
 	}
 	lang := ev.Header("accept-language")
 	if lang == "" {

@@ -86,7 +86,7 @@ func (e *Engine) SetRules(set *rules.Set) {
 	}
 	st.shadow = e.bindShadow(st, e.rr.shadowSet)
 	e.state.Store(st)
-	e.opts.Velocity.Retain(st.counters)
+	e.retain(st.counters)
 	if old != nil {
 		e.rr.met.forget(old.set, set)
 	}
@@ -108,8 +108,14 @@ func (e *Engine) dropChanged(old *ruleState, set *rules.Set) {
 		}
 	}
 	if changed {
-		e.opts.Velocity.Retain(keep)
+		e.retain(keep)
 	}
+}
+
+// retain keeps in the velocity store the counters given and the engine's
+// own (device.seen_users), and drops the others.
+func (e *Engine) retain(counters []*velocity.Counter) {
+	e.opts.Velocity.Retain(append(slices.Clone(counters), e.seenUsers))
 }
 
 // SetShadowRules runs set in shadow beside the live rule set: every event is
@@ -273,8 +279,8 @@ func explainOf(set *rules.Set, trace []rules.Trace, d *Decision) []RuleResult {
 // signals, and compares. The shadow set's own counters count the event
 // (unless dry); counters it shares with the live set are read, not counted
 // twice.
-func (e *Engine) evaluateShadow(v *vm.VM, st *ruleState, ev *Event, d *Decision, dry bool,
-	explain bool) {
+func (e *Engine) evaluateShadow(v *vm.VM, st *ruleState, ev *Event, d *Decision, seed uint64,
+	dry, explain bool) {
 	sh := st.shadow
 	counts := new(signals.Counts)
 	s := d.Signals
@@ -285,7 +291,7 @@ func (e *Engine) evaluateShadow(v *vm.VM, st *ruleState, ev *Event, d *Decision,
 			counts[i] = d.counts[j]
 			continue
 		}
-		counts[i] = e.applyCounter(v, k, sh.counters[i], ev, env, dry)
+		counts[i] = e.applyCounter(v, k, sh.counters[i], ev, seed, env, dry)
 	}
 	var res rules.Result
 	sh.set.Evaluate(v, env, ev.received, false, &res)
@@ -313,10 +319,12 @@ func (e *Engine) evaluateShadow(v *vm.VM, st *ruleState, ev *Event, d *Decision,
 }
 
 // applyCounter counts the event in c when k says so and returns the count
-// under the event's key.
+// under the event's key. Keys and distinct values are mixed with the
+// tenant's seed, so that tenants never share a count.
 func (e *Engine) applyCounter(v *vm.VM, k *rules.Counter, c *velocity.Counter, ev *Event,
-	env any, dry bool) int {
+	seed uint64, env any, dry bool) int {
 	key, distinct, ok, err := k.Apply(v, env)
+	key, distinct = mixTenant(key, seed), mixTenant(distinct, seed)
 	switch {
 	case err != nil:
 		e.ruleError("counter:"+k.Name, err)

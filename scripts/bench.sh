@@ -33,8 +33,16 @@ if [[ -d $data ]]; then
 	export VERDICT_DATA
 	VERDICT_DATA=$(cd "$data" && pwd)
 fi
-go test -run '^$' -bench . -benchmem -benchtime "$benchtime" \
+go test -run '^$' -bench . -skip Memory -benchmem -benchtime "$benchtime" \
 	./engine/ ./rules/... ./feeds/... ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
+
+# Memory per tracked user (VERDICT_BENCH_USERS profiles, default 100,000),
+# per counter key and per RBA table value at a million: one run each.
+echo
+echo "== memory benchmarks"
+go test -run '^$' -bench Memory -benchtime 1x \
+	./signals/profile/ ./signals/velocity/ ./signals/rba/ 2>&1 |
+	grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
 
 echo
 echo "== HTTP API load"

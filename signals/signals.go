@@ -82,6 +82,9 @@ type IP struct {
 	CountryNew bool `expr:"country_new" json:"country_new"`
 	// ASNNew is CountryNew for the network operator.
 	ASNNew bool `expr:"asn_new" json:"asn_new"`
+	// NetworkNew is CountryNew for ip.network (the address's /24 or /64):
+	// the user has logged in before and never from this network.
+	NetworkNew bool `expr:"network_new" json:"network_new"`
 }
 
 // Email holds the signals of the event's e-mail address.
@@ -114,9 +117,26 @@ type Device struct {
 	Type     string `expr:"type" json:"type,omitempty"`
 	Bot      bool   `expr:"bot" json:"bot"`
 	Headless bool   `expr:"headless" json:"headless"`
-	// SeenUsers is the number of distinct users seen on this device.
+	// Trusted is true when the user passed a challenge on this device, or
+	// an analyst confirmed a login from it.
+	Trusted bool `expr:"trusted" json:"trusted"`
+	// IDSource says what ID was made from: "device_id" (the client's
+	// device id or cookie), "fingerprint" (the client's fingerprint) or
+	// "headers" (the user agent, languages, timezone and screen: shared by
+	// everyone with the same browser set-up, so weaker).
+	IDSource string `expr:"id_source" json:"id_source"`
+	// SeenUsers is the number of distinct users seen on this device over
+	// the last 30 days (engine.Options.SeenUsersWindow), this event's user
+	// included. It is 0 when the ID came from headers only.
 	SeenUsers int `expr:"seen_users" json:"seen_users"`
 }
+
+// Where a device ID came from (Device.IDSource).
+const (
+	DeviceIDClient      = "device_id"
+	DeviceIDFingerprint = "fingerprint"
+	DeviceIDHeaders     = "headers"
+)
 
 // User holds what the engine knows of the account from its profile.
 type User struct {
@@ -129,8 +149,19 @@ type User struct {
 	// AgeDays is the account age from user.created_at, else from the first
 	// time the engine saw the user; 0 when unknown.
 	AgeDays float64 `expr:"age_days" json:"age_days"`
-	// Logins is the number of successful logins in the profile.
+	// Logins is the number of logins the profile learnt from: allowed
+	// successful logins, allowed signups and passed challenges. It is the
+	// size of the history behind rba.score.
 	Logins int `expr:"logins" json:"logins"`
+	// Risky is true for a while after a failed challenge (1 hour) or a login
+	// reported as fraud (24 hours).
+	Risky bool `expr:"risky" json:"risky"`
+	// HourShare is the share of the user's logins within an hour of this
+	// event's hour of the day (UTC): 0 at an hour they never log in, about
+	// 0.125 for someone who logs in at any hour. 0 for an unknown user.
+	HourShare float64 `expr:"hour_share" json:"hour_share"`
+	// DaysSinceLast is the time since the user's last successful login.
+	DaysSinceLast float64 `expr:"days_since_last" json:"days_since_last"`
 }
 
 // Travel compares this event's place with the user's last successful login.
@@ -147,10 +178,17 @@ type Travel struct {
 	Anonymous bool `expr:"anonymous" json:"anonymous"`
 }
 
-// RBA is the statistical login-risk score.
+// RBA is the statistical login-risk score of Freeman et al. (see
+// docs/rba.md). All fields are 0 when the user has no login history yet.
 type RBA struct {
+	// Score is p(user|attack)/p(user|legit) × Π p(value)/p(value|user):
+	// below 1 the login looks like the user's, above 1 like anyone's.
 	Score float64 `expr:"score" json:"score"`
+	// Log10 is log10(Score), the scale the papers' thresholds use.
 	Log10 float64 `expr:"log10" json:"log10"`
+	// IP and UserAgent are the two features' factors p(value)/p(value|user).
+	IP        float64 `expr:"ip" json:"ip"`
+	UserAgent float64 `expr:"user_agent" json:"user_agent"`
 }
 
 // MaxCounters is the most velocity counters one rule set may declare.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -16,37 +15,18 @@ import (
 	"github.com/verdictrisk/verdict/rules/reload"
 )
 
-// reloadConfig is the command line of rule reloading.
+// reloadConfig is the command line of rule reloading. The admin token is
+// --admin-token-file (state.go), shared with the user endpoints.
 type reloadConfig struct {
 	shadowDir string
-	tokenFile string
 	watch     bool
 }
 
 func (c *reloadConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.shadowDir, "shadow-rules", "",
 		"folder of a candidate rule set to run in shadow beside the live one (default: none)")
-	fs.StringVar(&c.tokenFile, "admin-token-file", "",
-		"file holding the bearer token of the admin API (POST /v1/admin/reload);\n"+
-			"VERDICT_ADMIN_TOKEN also sets it (default: none, the admin API is off)")
 	fs.BoolVar(&c.watch, "watch-rules", true,
 		"reload the rule files when they change (SIGHUP and the admin API always reload)")
-}
-
-// adminToken reads the admin token from its file or the environment.
-func (c *reloadConfig) adminToken() (string, error) {
-	if c.tokenFile == "" {
-		return strings.TrimSpace(os.Getenv("VERDICT_ADMIN_TOKEN")), nil
-	}
-	b, err := os.ReadFile(c.tokenFile)
-	if err != nil {
-		return "", fmt.Errorf("--admin-token-file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("--admin-token-file %s is empty", c.tokenFile)
-	}
-	return tok, nil
 }
 
 // reloads are the rule set managers of a running verdictd.
@@ -98,8 +78,9 @@ func (s *service) bootRules(set *rules.Set) *rules.Set {
 }
 
 // attachRules switches the engine to the configured set and opens the admin
-// endpoints.
-func (s *service) attachRules(set, shadow *rules.Set) error {
+// endpoints, which need token (without one they answer 403: a rule reload
+// is never open to whoever can reach the port).
+func (s *service) attachRules(set, shadow *rules.Set, token string) {
 	if s.stack.Engine.Rules() != set {
 		s.stack.Engine.SetRules(set)
 	}
@@ -108,15 +89,10 @@ func (s *service) attachRules(set, shadow *rules.Set) error {
 		s.log.Info("shadow rules loaded", "version", shadow.Version, "rules", len(shadow.Rules),
 			"source", s.cfg.reload.shadowDir)
 	}
-	token, err := s.cfg.reload.adminToken()
-	if err != nil {
-		return err
-	}
 	if token == "" {
 		s.log.Info("admin API off; start with --admin-token-file or VERDICT_ADMIN_TOKEN to enable it")
 	}
 	s.api.EnableAdmin(api.Admin{Token: token, Reload: s.reloadAll, Status: s.rulesStatus})
-	return nil
 }
 
 // reloadAll reloads the live and the shadow set.

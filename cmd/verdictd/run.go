@@ -36,6 +36,7 @@ type config struct {
 	// dedupeWindow is how long an event id gets its first decision back.
 	dedupeWindow time.Duration
 	kafka        kafkaConfig
+	state        stateConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -56,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"how long a repeated event id gets its first decision back instead of being counted again; "+
 			"cover the auth server's retries and a Kafka redelivery after a crash (memory: ~250 B an id)")
 	c.kafka.register(fs)
+	addStateFlags(fs, &c.state)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -133,8 +135,13 @@ func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	token, err := cfg.state.adminToken()
+	if err != nil {
+		return nil, err
+	}
 	so := s.setupOptions(s.bootRules(set), proxies)
 	so.Tune = func(o *engine.Options) { o.DedupeWindow = cfg.dedupeWindow }
+	so.Profiles.Horizon = cfg.state.horizon
 	s.stack, err = setup.New(ctx, so)
 	if err != nil {
 		return nil, err
@@ -144,12 +151,9 @@ func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) 
 		return nil, err
 	}
 	s.api = api.New(s.stack.Engine, api.Options{Registry: s.registry, Logger: log,
-		OnDecision: s.onDecision()})
+		OnDecision: s.onDecision(), AdminToken: token})
 	s.api.ServeFeeds(s.stack.Feeds)
-	if err := s.attachRules(set, shadow); err != nil {
-		s.close()
-		return nil, err
-	}
+	s.attachRules(set, shadow, token)
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
 		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
 	if missing := s.stack.Feeds.Missing(); len(missing) > 0 {
@@ -196,6 +200,9 @@ func (s *service) serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	defer s.watchRules(ctx)()
+	stateCtx, stopState := context.WithCancel(ctx)
+	waitState := s.keepState(stateCtx)
+	defer func() { stopState(); waitState() }()
 	s.log.Info("listening", "addr", ln.Addr().String())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -4,6 +4,9 @@
 // calls the engine, and keeps two messages apart: a stable error code and a
 // safe message for the client, the detail for the log.
 //
+// It also serves the user endpoints (users.go): a user's profile, erasure and
+// feedback on earlier events.
+//
 // Metrics (besides the engine's):
 //
 //	verdict_http_requests_total{handler,code}   requests answered
@@ -46,6 +49,10 @@ type Options struct {
 	// OnDecision, if set, is called with every decision made (to publish
 	// it, for instance). It must not block for long.
 	OnDecision func(*engine.Event, *engine.Decision)
+	// AdminToken, when set, is the bearer token the user endpoints
+	// (/v1/users/..., /v1/feedback) require. Default none: anyone who can
+	// reach the API can read and erase profiles.
+	AdminToken string
 	Logger     *slog.Logger
 }
 
@@ -99,11 +106,13 @@ func (s *Server) routes() {
 	s.route("/v1/events", "events", http.MethodPost, s.events)
 	s.route("/healthz", "healthz", http.MethodGet, s.healthz)
 	s.route("/readyz", "readyz", http.MethodGet, s.readyz)
+	s.userRoutes()
 	metrics := promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})
 	s.route("/metrics", "metrics", http.MethodGet, metrics.ServeHTTP)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, &engine.FieldError{Code: "not_found",
-			Message: "no such endpoint; see /v1/decide, /v1/events, /healthz, /readyz, /metrics"})
+			Message: "no such endpoint; see /v1/decide, /v1/events, /v1/feedback, " +
+				"/v1/users/{id}, /healthz, /readyz, /metrics"})
 	})
 }
 

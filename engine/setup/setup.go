@@ -63,6 +63,10 @@ type Options struct {
 	// NetworkV4Bits and NetworkV6Bits size ip.network, the prefix an
 	// address is also counted under. Defaults 24 and 64.
 	NetworkV4Bits, NetworkV6Bits int
+	// Profiles tune the profile store (Horizon, MaxCached, FlushInterval;
+	// see profile.Options for their defaults). Path, Logger and Registerer
+	// are set by New.
+	Profiles profile.Options
 	// Logger receives the components' logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives every component's metrics; nil registers none.
@@ -166,7 +170,8 @@ func (s *Stack) openFeeds(ctx context.Context) error {
 // openState opens the profile store and restores the counters.
 func (s *Stack) openState() error {
 	o := s.opts
-	po := profile.Options{Logger: o.Logger, Registerer: o.Registerer}
+	po := o.Profiles
+	po.Logger, po.Registerer = o.Logger, o.Registerer
 	if o.StateDir != "" {
 		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 			return fmt.Errorf("state folder: %w", err)
@@ -182,21 +187,17 @@ func (s *Stack) openState() error {
 	if o.StateDir == "" {
 		return nil
 	}
-	f, err := os.Open(filepath.Join(o.StateDir, VelocitySnapshot))
+	found, err := s.velocity.RestoreFile(filepath.Join(o.StateDir, VelocitySnapshot))
 	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("velocity snapshot: %w", err)
-	}
-	defer f.Close()
-	if err := s.velocity.Restore(f); err != nil {
+	case errors.Is(err, velocity.ErrCorrupt):
 		// A damaged snapshot costs the counters, not the service; Restore
 		// leaves the store empty on error.
 		o.Logger.Error("velocity snapshot not restored; counters start empty", "err", err)
-		return nil
+	case err != nil:
+		return err
+	case found:
+		o.Logger.Info("velocity counters restored", "file", VelocitySnapshot)
 	}
-	o.Logger.Info("velocity counters restored", "file", VelocitySnapshot)
 	return nil
 }
 
@@ -207,10 +208,8 @@ func (s *Stack) Close() error {
 	if s.Feeds != nil && s.ownsFeeds {
 		errs = append(errs, s.Feeds.Close())
 	}
-	if s.velocity != nil && s.Engine != nil && s.opts.StateDir != "" {
-		if err := s.saveVelocity(); err != nil {
-			errs = append(errs, fmt.Errorf("velocity snapshot: %w", err))
-		}
+	if s.velocity != nil && s.Engine != nil {
+		errs = append(errs, s.SaveVelocity())
 	}
 	if s.Engine != nil {
 		errs = append(errs, s.Engine.Close())
@@ -221,21 +220,12 @@ func (s *Stack) Close() error {
 	return errors.Join(errs...)
 }
 
-// saveVelocity writes the snapshot beside the old one and renames it over,
-// so a crash mid-write leaves the previous snapshot whole.
-func (s *Stack) saveVelocity() error {
-	path := filepath.Join(s.opts.StateDir, VelocitySnapshot)
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
+// SaveVelocity writes the counters to StateDir's snapshot (nothing without
+// a StateDir), whole or not at all: a crash mid-write leaves the previous
+// snapshot. verdictd calls it periodically besides Close.
+func (s *Stack) SaveVelocity() error {
+	if s.opts.StateDir == "" {
+		return nil
 	}
-	if err := s.velocity.Snapshot(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return s.velocity.SaveFile(filepath.Join(s.opts.StateDir, VelocitySnapshot))
 }

@@ -233,10 +233,20 @@ func (p *parser) time(v *yaml.Node) time.Time {
 	return t
 }
 
+// duration reads 30s, 10m, 2h, 1h30m or, as rule windows do, days: 2d.
 func (p *parser) duration(v *yaml.Node) time.Duration {
-	d, err := time.ParseDuration(p.str(v))
+	text := p.str(v)
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(text, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(text)
+	}
 	if err != nil || d < 0 {
-		p.fail(v, "%q is not a duration such as 30s, 10m or 2h", v.Value)
+		p.fail(v, "%q is not a duration such as 30s, 10m, 2h or 3d", v.Value)
 	}
 	return d
 }

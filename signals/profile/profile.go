@@ -1,13 +1,16 @@
 // Package profile keeps what the engine has learnt about each user: the
-// devices, countries, networks and operators they log in from, where and when
-// they last logged in successfully, and when they usually do. The engine
-// reads a profile to compute the user signals of an event (device.new,
-// ip.country_new, travel.*) and teaches it after a successful login or a
-// passed challenge.
+// devices, countries, networks and operators they log in from, the addresses
+// and user agents the RBA model compares against, where and when they last
+// logged in successfully, and when they usually do. The engine reads a
+// profile to compute the user signals of an event (device.new,
+// ip.country_new, travel.*, user.*, rba.*) and teaches it after a successful
+// login, an allowed signup or a passed challenge.
 //
 // Profiles are kept in memory for the hot path and written to an embedded
 // bbolt database once a second (see Store), so a clean shutdown loses
-// nothing and a crash loses at most the last second of updates.
+// nothing and a crash (kill -9, power loss) loses at most the last second of
+// updates. What each recent event taught is kept too (Lesson), so that
+// feedback can take back a login later found to be fraud.
 package profile
 
 import (
@@ -15,13 +18,25 @@ import (
 	"time"
 )
 
-// Limits that keep one profile bounded whatever a user does.
+// Limits that keep one profile bounded whatever a user does. When a list is
+// full, the value seen least recently is forgotten first.
 const (
-	// MaxDevices is how many devices a profile remembers; the least
-	// recently seen is forgotten first.
+	// MaxDevices is how many devices a profile remembers.
 	MaxDevices = 20
-	// MaxPlaces bounds the countries, operators and networks remembered.
+	// MaxPlaces bounds the countries, operators, networks and addresses
+	// remembered.
 	MaxPlaces = 30
+	// MaxAgents bounds the user agents, browsers and operating systems
+	// remembered.
+	MaxAgents = 20
+	// MaxDeviceTypes bounds the device types (desktop, mobile, ...).
+	MaxDeviceTypes = 8
+	// MaxLessons is how many recent events' lessons a profile keeps for
+	// feedback; older ones can no longer be taken back.
+	MaxLessons = 16
+	// MaxAliases bounds the other identifiers (hashes of the normalised
+	// e-mail and login name) a profile keeps for erasure.
+	MaxAliases = 4
 )
 
 // Profile is what is known of one user. Times are Unix seconds.
@@ -31,30 +46,48 @@ type Profile struct {
 	LastSeen  int64  `json:"last_seen"`
 	// CreatedAt is the account creation time the auth server reported, or 0.
 	CreatedAt int64 `json:"created_at,omitempty"`
-	// Logins counts successful logins (and passed challenges).
+	// Logins counts what taught the profile: successful logins that were
+	// allowed, allowed signups and passed challenges. It is the size of the
+	// user's login history for the RBA model.
 	Logins    int    `json:"logins"`
 	Devices   []Seen `json:"devices,omitempty"`
 	Countries []Seen `json:"countries,omitempty"`
 	ASNs      []Seen `json:"asns,omitempty"`
 	Networks  []Seen `json:"networks,omitempty"`
+	// IPs, Agents (user-agent hashes), Browsers ("Chrome 131"), OSes
+	// ("Windows 10") and DeviceTypes are the RBA model's per-user history.
+	IPs         []Seen `json:"ips,omitempty"`
+	Agents      []Seen `json:"user_agents,omitempty"`
+	Browsers    []Seen `json:"browsers,omitempty"`
+	OSes        []Seen `json:"oses,omitempty"`
+	DeviceTypes []Seen `json:"device_types,omitempty"`
 	// Last is the place of the last successful login.
 	Last *Place `json:"last,omitempty"`
 	// HourOfWeek counts successful logins by hour of the week (UTC,
 	// Monday 00:00 first).
 	HourOfWeek [168]uint16 `json:"hour_of_week"`
-	// RiskUntil is set after a failed challenge: until then the user's
-	// logins carry extra risk.
+	// RiskUntil is set after a failed challenge or a login reported as
+	// fraud: until then the user's logins carry extra risk.
 	RiskUntil int64 `json:"risk_until,omitempty"`
+	// Lessons are the keys (tenant and event id) of the recent events whose
+	// lessons the store keeps, oldest first.
+	Lessons []string `json:"lessons,omitempty"`
+	// Aliases are hashes of the user's other identifiers (normalised
+	// e-mail, login name) as velocity counters hash keys, so that erasure
+	// finds counter entries kept under them.
+	Aliases []uint64 `json:"aliases,omitempty"`
 }
 
-// Seen is one remembered value (a device id, a country code, an AS number or
-// a network prefix) with when it was first and last seen.
+// Seen is one remembered value (a device id, a country code, an AS number, a
+// network prefix, an address, a user-agent hash...) with when it was first
+// and last seen and in how many of the user's logins.
 type Seen struct {
 	Value string `json:"value"`
 	First int64  `json:"first"`
 	Last  int64  `json:"last"`
-	Count int    `json:"count"`
-	// Trusted is set when a challenge was passed from this value.
+	Count int32  `json:"count"`
+	// Trusted is set when a challenge was passed from this value, or an
+	// analyst confirmed a login from it.
 	Trusted bool `json:"trusted,omitempty"`
 }
 
@@ -76,22 +109,36 @@ type Place struct {
 
 // Observation is what one event teaches a profile.
 type Observation struct {
-	At      time.Time
-	Device  string
-	Country string
-	ASN     string
-	Network string
-	Place   Place
+	At      time.Time `json:"at"`
+	Device  string    `json:"device,omitempty"`
+	Country string    `json:"country,omitempty"`
+	ASN     string    `json:"asn,omitempty"`
+	Network string    `json:"network,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	// Agent is a hash of the user agent, Browser and OS are a name and
+	// major version ("Chrome 131", "iOS 18"), DeviceType "desktop",
+	// "mobile"...
+	Agent      string `json:"user_agent,omitempty"`
+	Browser    string `json:"browser,omitempty"`
+	OS         string `json:"os,omitempty"`
+	DeviceType string `json:"device_type,omitempty"`
+	Place      Place  `json:"place"`
 	// Trusted marks the device and place as trusted (a passed challenge).
-	Trusted bool
+	Trusted bool `json:"trusted,omitempty"`
 }
 
-// Known reports whether the profile has at least one successful login.
+// Known reports whether the profile has learnt at least one login.
 func (p *Profile) Known() bool { return p != nil && p.Logins > 0 }
 
 // HasDevice reports whether the device id has been seen in a successful
 // login or a passed challenge.
 func (p *Profile) HasDevice(id string) bool { return find(p.Devices, id) >= 0 }
+
+// DeviceTrusted reports whether a challenge was passed on the device.
+func (p *Profile) DeviceTrusted(id string) bool {
+	i := find(p.Devices, id)
+	return i >= 0 && p.Devices[i].Trusted
+}
 
 // HasCountry reports whether the country has been seen.
 func (p *Profile) HasCountry(c string) bool { return find(p.Countries, c) >= 0 }
@@ -102,22 +149,45 @@ func (p *Profile) HasASN(asn string) bool { return find(p.ASNs, asn) >= 0 }
 // HasNetwork reports whether the network prefix has been seen.
 func (p *Profile) HasNetwork(n string) bool { return find(p.Networks, n) >= 0 }
 
-// Learn records a successful login or a passed challenge.
+// listRef is one of a profile's value lists with its bound and the value an
+// observation has for it.
+type listRef struct {
+	list  *[]Seen
+	value string
+	limit int
+}
+
+// lists returns the profile's value lists, in the order of the Observation
+// fields they hold. It returns an array so that the hot path does not
+// allocate.
+func (p *Profile) lists(o *Observation) [9]listRef {
+	return [9]listRef{
+		{&p.Devices, o.Device, MaxDevices}, {&p.Countries, o.Country, MaxPlaces},
+		{&p.ASNs, o.ASN, MaxPlaces}, {&p.Networks, o.Network, MaxPlaces},
+		{&p.IPs, o.IP, MaxPlaces}, {&p.Agents, o.Agent, MaxAgents},
+		{&p.Browsers, o.Browser, MaxAgents}, {&p.OSes, o.OS, MaxAgents},
+		{&p.DeviceTypes, o.DeviceType, MaxDeviceTypes},
+	}
+}
+
+// Learn records a successful login, an allowed signup or a passed
+// challenge.
 func (p *Profile) Learn(o Observation) {
 	t := o.At.Unix()
-	if p.FirstSeen == 0 || t < p.FirstSeen {
-		p.FirstSeen = t
-	}
-	p.LastSeen = max(p.LastSeen, t)
+	p.touch(t)
 	p.Logins++
-	p.Devices = remember(p.Devices, o.Device, t, o.Trusted, MaxDevices)
-	p.Countries = remember(p.Countries, o.Country, t, o.Trusted, MaxPlaces)
-	p.ASNs = remember(p.ASNs, o.ASN, t, o.Trusted, MaxPlaces)
-	p.Networks = remember(p.Networks, o.Network, t, o.Trusted, MaxPlaces)
-	if p.Last == nil || t >= p.Last.At {
+	for _, l := range p.lists(&o) {
+		*l.list = remember(*l.list, l.value, t, o.Trusted, l.limit)
+	}
+	switch {
+	case p.Last == nil:
 		place := o.Place
-		place.At = t
 		p.Last = &place
+		p.Last.At = t
+	case t >= p.Last.At:
+		// Overwritten in place: copies (Clone, a lesson's Prev) are values.
+		*p.Last = o.Place
+		p.Last.At = t
 	}
 	h := hourOfWeek(o.At)
 	if p.HourOfWeek[h] < 1<<16-1 {
@@ -125,16 +195,64 @@ func (p *Profile) Learn(o Observation) {
 	}
 }
 
+// Unlearn takes back what Learn(o) taught, for a login reported as fraud:
+// each value's count goes down and a value seen only then is forgotten, the
+// hour-of-week count goes down, and when the last login's place is o's it
+// goes back to prev (the place before o). The first and last times of
+// values seen at other times too are not rewound.
+// TODO: rewind a value's first/last times on Unlearn; a Seen keeps no history to rewind to.
+func (p *Profile) Unlearn(o Observation, prev *Place) {
+	t := o.At.Unix()
+	if p.Logins > 0 {
+		p.Logins--
+	}
+	for _, l := range p.lists(&o) {
+		*l.list = forgetOnce(*l.list, l.value)
+	}
+	if p.Last != nil && p.Last.At == t && p.Last.Network == o.Place.Network {
+		p.Last = prev
+	}
+	if h := hourOfWeek(o.At); p.HourOfWeek[h] > 0 {
+		p.HourOfWeek[h]--
+	}
+}
+
+// Trust marks o's device, country, operator and network as trusted, for a
+// login an analyst confirmed.
+func (p *Profile) Trust(o Observation) {
+	refs := p.lists(&o)
+	for _, l := range refs[:4] {
+		if i := find(*l.list, l.value); i >= 0 {
+			(*l.list)[i].Trusted = true
+		}
+	}
+}
+
 // Touch records that the user was seen (any event), for first/last seen.
 func (p *Profile) Touch(at time.Time, createdAt time.Time) {
-	t := at.Unix()
+	p.touch(at.Unix())
+	if !createdAt.IsZero() {
+		p.CreatedAt = createdAt.Unix()
+	}
+}
+
+func (p *Profile) touch(t int64) {
 	if p.FirstSeen == 0 || t < p.FirstSeen {
 		p.FirstSeen = t
 	}
 	p.LastSeen = max(p.LastSeen, t)
-	if !createdAt.IsZero() {
-		p.CreatedAt = createdAt.Unix()
+}
+
+// AddAlias remembers another identifier's hash, for erasure.
+func (p *Profile) AddAlias(h uint64) bool {
+	if h == 0 || slices.Contains(p.Aliases, h) {
+		return false
 	}
+	if len(p.Aliases) >= MaxAliases {
+		p.Aliases = slices.Delete(p.Aliases, 0, 1)
+	}
+	p.Aliases = append(p.Aliases, h)
+	return true
 }
 
 // Age returns the account's age at time at: from its creation time when the
@@ -150,14 +268,40 @@ func (p *Profile) Age(at time.Time) time.Duration {
 	return max(at.Sub(time.Unix(start, 0)), 0)
 }
 
-// Expire forgets values not seen since before horizon.
-func (p *Profile) Expire(horizon time.Time) {
+// HourShare is the share of the user's logins that happened within an hour
+// of at's hour of the day (UTC), on any day of the week: 0 for an hour the
+// user has never logged in at, about 0.125 for a user who logs in at any
+// hour. It is 0 for a profile without logins.
+func (p *Profile) HourShare(at time.Time) float64 {
+	total := 0
+	for _, n := range p.HourOfWeek {
+		total += int(n)
+	}
+	if total == 0 {
+		return 0
+	}
+	near, hour := 0, at.UTC().Hour()
+	for day := range 7 {
+		for d := 23; d <= 25; d++ {
+			near += int(p.HourOfWeek[day*24+(hour+d)%24])
+		}
+	}
+	return float64(near) / float64(total)
+}
+
+// Expire forgets values not seen since before horizon and reports whether
+// it forgot any.
+// TODO: age the hour-of-week histogram too; it has no times to age by.
+func (p *Profile) Expire(horizon time.Time) bool {
 	h := horizon.Unix()
-	keep := func(s Seen) bool { return s.Last < h }
-	p.Devices = slices.DeleteFunc(p.Devices, keep)
-	p.Countries = slices.DeleteFunc(p.Countries, keep)
-	p.ASNs = slices.DeleteFunc(p.ASNs, keep)
-	p.Networks = slices.DeleteFunc(p.Networks, keep)
+	old := func(s Seen) bool { return s.Last < h }
+	changed := false
+	for _, l := range p.lists(&Observation{}) {
+		n := len(*l.list)
+		*l.list = slices.DeleteFunc(*l.list, old)
+		changed = changed || len(*l.list) != n
+	}
+	return changed
 }
 
 func hourOfWeek(t time.Time) int {
@@ -177,6 +321,15 @@ func find(list []Seen, v string) int {
 	return -1
 }
 
+// Count returns how many of the user's logins had value v in list, 0 when
+// none or when it has been forgotten.
+func Count(list []Seen, v string) int {
+	if i := find(list, v); i >= 0 {
+		return int(list[i].Count)
+	}
+	return 0
+}
+
 // remember adds or refreshes v, dropping the least recently seen value when
 // the list is full.
 func remember(list []Seen, v string, t int64, trusted bool, limit int) []Seen {
@@ -187,7 +340,9 @@ func remember(list []Seen, v string, t int64, trusted bool, limit int) []Seen {
 		s := &list[i]
 		s.Last = max(s.Last, t)
 		s.First = min(s.First, t)
-		s.Count++
+		if s.Count < 1<<31-1 {
+			s.Count++
+		}
 		s.Trusted = s.Trusted || trusted
 		return list
 	}
@@ -201,4 +356,16 @@ func remember(list []Seen, v string, t int64, trusted bool, limit int) []Seen {
 		list = slices.Delete(list, oldest, oldest+1)
 	}
 	return append(list, Seen{Value: v, First: t, Last: t, Count: 1, Trusted: trusted})
+}
+
+// forgetOnce takes one login off v's count and drops v at zero.
+func forgetOnce(list []Seen, v string) []Seen {
+	i := find(list, v)
+	if i < 0 {
+		return list
+	}
+	if list[i].Count--; list[i].Count <= 0 {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
 }

@@ -139,9 +139,9 @@ func TestStorePersists(t *testing.T) {
 	if !p.HasDevice("dev1") || !p.HasCountry("DE") || p.Logins != 1 {
 		t.Errorf("profile = %+v", p)
 	}
-	existed, err := s.Delete("t\x00alice")
-	if err != nil || !existed {
-		t.Fatalf("delete: %v %v", existed, err)
+	er, err := s.Delete("t\x00alice")
+	if err != nil || er.Profile == nil {
+		t.Fatalf("delete: %+v %v", er, err)
 	}
 	if p, _ := s.Get("t\x00alice"); p != nil {
 		t.Errorf("profile survived erasure: %+v", p)

@@ -13,23 +13,30 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var bucket = []byte("profiles")
+var (
+	bucketProfiles = []byte("profiles")
+	bucketLessons  = []byte("lessons")
+)
 
 // Options configure a Store.
 type Options struct {
 	// Path is the bbolt database file. Empty keeps profiles in memory
-	// only (tests, replays).
+	// only (tests, replays, evaluation).
 	Path string
 	// MaxCached bounds the profiles held in memory; beyond it the least
 	// recently used clean profiles are dropped from memory (they stay on
-	// disk). Default 200,000 (roughly 2 KiB each). Without a Path nothing
-	// is dropped, since memory is then the only copy.
+	// disk) and counted in verdict_profiles_evicted_total. Default 200,000;
+	// BenchmarkProfileMemory measures the bytes per profile. Without a Path
+	// nothing is dropped, since memory is then the only copy.
 	MaxCached int
-	// FlushInterval is how often changed profiles are written to disk in
-	// one transaction. It is the most a crash can lose. Default 1s.
+	// FlushInterval is how often changed profiles (and attached state such
+	// as the RBA tables) are written to disk in one transaction. It is the
+	// most a crash can lose. Default 1s.
 	FlushInterval time.Duration
-	// Horizon is how long an unused device, country, operator or network
-	// stays in a profile. Default 180 days.
+	// Horizon is how long an unused device, country, operator, network,
+	// address or user agent stays in a profile, counted back from the
+	// user's newest event; Sweep drops whole profiles not seen for that
+	// long. Default 180 days.
 	Horizon    time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -50,8 +57,19 @@ type Store struct {
 	shards [numShards]shard
 	log    *slog.Logger
 
-	dirtyMu sync.Mutex
-	dirty   map[string]*entry
+	// dirtyMu guards the profiles and lessons waiting to be written, and
+	// those being written by a Flush that has not committed yet: until it
+	// has, they must neither be evicted nor read from disk.
+	// writeMu serialises writes to disk: a Flush and an erasure never
+	// interleave, so an erased profile cannot be written back by a flush
+	// that read it just before.
+	writeMu  sync.Mutex
+	dirtyMu  sync.Mutex
+	dirty    map[string]*entry
+	flushing map[string]*entry
+	lessons  lessonBuffer
+
+	attached []Attachment
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -65,11 +83,12 @@ type shard struct {
 }
 
 type entry struct {
-	mu      sync.Mutex
+	mu sync.Mutex
+	// h is the entry's Handle, made once so that Acquire does not allocate.
+	h       Handle
 	key     string
 	p       *Profile
 	loaded  bool
-	deleted bool
 	lastUse int64
 	refs    int
 }
@@ -79,6 +98,7 @@ func Open(opts Options) (*Store, error) {
 	applyDefaults(&opts)
 	s := &Store{opts: opts, dirty: map[string]*entry{}, stop: make(chan struct{}),
 		stopped: make(chan struct{}), log: opts.Logger.With("component", "profiles")}
+	s.lessons.pending, s.lessons.mem = map[string]*Lesson{}, opts.Path == ""
 	for i := range s.shards {
 		s.shards[i].m = map[string]*entry{}
 	}
@@ -92,8 +112,12 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open profile store %s: %w", opts.Path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucket)
-		return err
+		for _, b := range [][]byte{bucketProfiles, bucketLessons} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open profile store %s: %w", opts.Path, err)
@@ -119,6 +143,12 @@ func applyDefaults(o *Options) {
 	}
 }
 
+// Horizon returns how long unused values stay in a profile.
+func (s *Store) Horizon() time.Duration { return s.opts.Horizon }
+
+// Persistent reports whether the store writes to disk.
+func (s *Store) Persistent() bool { return s.db != nil }
+
 // Handle is a locked profile. Its Profile may be read and changed until
 // Release.
 type Handle struct {
@@ -133,7 +163,6 @@ func (h *Handle) Profile() *Profile { return h.e.p }
 func (h *Handle) Create() *Profile {
 	if h.e.p == nil {
 		h.e.p = &Profile{Key: h.e.key}
-		h.e.deleted = false
 	}
 	return h.e.p
 }
@@ -143,6 +172,20 @@ func (h *Handle) Changed() {
 	h.s.dirtyMu.Lock()
 	h.s.dirty[h.e.key] = h.e
 	h.s.dirtyMu.Unlock()
+}
+
+// Expire forgets the values of the profile not seen within the store's
+// horizon before at, or before the user's newest event if that is later (so
+// that a replayed old event does not age a profile backwards).
+func (h *Handle) Expire(at time.Time) {
+	p := h.e.p
+	if p == nil {
+		return
+	}
+	newest := max(at.Unix(), p.LastSeen)
+	if p.Expire(time.Unix(newest, 0).Add(-h.s.opts.Horizon)) {
+		h.Changed()
+	}
 }
 
 // Release unlocks the profile.
@@ -167,6 +210,7 @@ func (s *Store) Acquire(key string) (*Handle, error) {
 	e := sh.m[key]
 	if e == nil {
 		e = &entry{key: key}
+		e.h = Handle{s: s, e: e}
 		sh.m[key] = e
 		s.evictLocked(sh)
 	}
@@ -183,11 +227,8 @@ func (s *Store) Acquire(key string) (*Handle, error) {
 			return nil, err
 		}
 		e.p, e.loaded = p, true
-		if p != nil {
-			p.Expire(time.Now().Add(-s.opts.Horizon))
-		}
 	}
-	return &Handle{s: s, e: e}, nil
+	return &e.h, nil
 }
 
 func (s *Store) unref(sh *shard, e *entry) {
@@ -202,7 +243,7 @@ func (s *Store) load(key string) (*Profile, error) {
 	}
 	var p *Profile
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucket).Get([]byte(key))
+		v := tx.Bucket(bucketProfiles).Get([]byte(key))
 		if v == nil {
 			return nil
 		}
@@ -219,15 +260,17 @@ func (s *Store) load(key string) (*Profile, error) {
 // evictLocked drops clean, unused entries from a shard over its share of
 // MaxCached. It examines a handful of entries (Go's map order is random)
 // and drops the least recently used of them: an approximate LRU that costs
-// O(1) per insert.
+// O(1) per insert. Without a database only entries without a profile (left
+// by events of unknown users) may go, since memory is the only copy.
 func (s *Store) evictLocked(sh *shard) {
-	if s.db == nil || len(sh.m) <= s.opts.MaxCached/numShards+1 {
+	if len(sh.m) <= s.opts.MaxCached/numShards+1 {
 		return
 	}
 	var victim *entry
 	n := 0
 	for _, e := range sh.m {
-		if e.refs == 0 && !s.isDirty(e) && (victim == nil || e.lastUse < victim.lastUse) {
+		evictable := e.refs == 0 && (s.db != nil && !s.isDirty(e) || s.db == nil && e.loaded && e.p == nil)
+		if evictable && (victim == nil || e.lastUse < victim.lastUse) {
 			victim = e
 		}
 		if n++; n >= 8 {
@@ -240,11 +283,13 @@ func (s *Store) evictLocked(sh *shard) {
 	}
 }
 
+// isDirty reports whether e has changes that are not on disk yet.
 func (s *Store) isDirty(e *entry) bool {
 	s.dirtyMu.Lock()
 	_, d := s.dirty[e.key]
+	_, f := s.flushing[e.key]
 	s.dirtyMu.Unlock()
-	return d
+	return d || f
 }
 
 // Get returns a copy of the profile of key, or nil.
@@ -254,42 +299,72 @@ func (s *Store) Get(key string) (*Profile, error) {
 		return nil, err
 	}
 	defer h.Release()
-	if h.e.p == nil {
-		return nil, nil
+	return h.e.p.Clone(), nil
+}
+
+// Clone returns a deep copy of p (nil for nil).
+func (p *Profile) Clone() *Profile {
+	if p == nil {
+		return nil
 	}
-	c := *h.e.p
-	c.Devices = append([]Seen(nil), c.Devices...)
-	c.Countries = append([]Seen(nil), c.Countries...)
-	c.ASNs = append([]Seen(nil), c.ASNs...)
-	c.Networks = append([]Seen(nil), c.Networks...)
+	c := *p
+	for _, l := range c.lists(&Observation{}) {
+		*l.list = append([]Seen(nil), *l.list...)
+	}
+	c.Lessons = append([]string(nil), c.Lessons...)
+	c.Aliases = append([]uint64(nil), c.Aliases...)
 	if c.Last != nil {
 		last := *c.Last
 		c.Last = &last
 	}
-	return &c, nil
+	return &c
 }
 
-// Delete erases the profile of key from memory and disk. It reports whether
-// there was one.
-func (s *Store) Delete(key string) (bool, error) {
+// Erased says what Delete removed.
+type Erased struct {
+	// Profile is the profile as it was, nil when there was none.
+	Profile *Profile
+	// Lessons is the number of recent events' lessons removed.
+	Lessons int
+}
+
+// Delete erases the profile of key and its lessons from memory and disk.
+// The erasure is on disk when Delete returns.
+func (s *Store) Delete(key string) (Erased, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	h, err := s.Acquire(key)
 	if err != nil {
-		return false, err
+		return Erased{}, err
 	}
-	existed := h.e.p != nil
+	er := Erased{Profile: h.e.p}
+	if er.Profile != nil {
+		er.Lessons = s.lessons.drop(er.Profile.Lessons)
+	}
 	h.e.p = nil
-	h.e.deleted = true
-	h.Release()
+	// The entry is written as a deletion at once rather than at the next
+	// flush, so that the answer to the caller is true when it is given;
+	// the entry stays locked meanwhile, so no decision sees it half gone.
+	defer h.Release()
 	if s.db == nil {
-		return existed, nil
+		return er, nil
 	}
-	// Erasure is written at once rather than at the next flush, so that
-	// the answer to the caller is true when it is given.
-	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Delete([]byte(key)) })
+	h.Changed() // a flush would write the deletion again: harmless
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if er.Profile != nil {
+			for _, k := range er.Profile.Lessons {
+				if err := tx.Bucket(bucketLessons).Delete([]byte(k)); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bucketProfiles).Delete([]byte(key))
+	})
 	if err != nil {
-		return existed, fmt.Errorf("erase profile: %w", err)
+		s.metrics.errors.WithLabelValues("write").Inc()
+		return er, fmt.Errorf("erase profile: %w", err)
 	}
-	return existed, nil
+	return er, nil
 }
 
 // Len returns the number of profiles in memory.
@@ -304,80 +379,6 @@ func (s *Store) Len() int {
 	return n
 }
 
-func (s *Store) flushLoop() {
-	defer close(s.stopped)
-	t := time.NewTicker(s.opts.FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			if err := s.Flush(); err != nil {
-				s.log.Error("profile flush", "err", err)
-			}
-		case <-s.stop:
-			return
-		}
-	}
-}
-
-// Flush writes every changed profile to disk in one transaction.
-func (s *Store) Flush() error {
-	if s.db == nil {
-		return nil
-	}
-	s.dirtyMu.Lock()
-	batch := s.dirty
-	s.dirty = make(map[string]*entry, len(batch))
-	s.dirtyMu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
-	start := time.Now()
-	vals := make(map[string][]byte, len(batch))
-	for k, e := range batch {
-		e.mu.Lock()
-		if e.p != nil && !e.deleted {
-			b, err := json.Marshal(e.p)
-			if err == nil {
-				vals[k] = b
-			}
-		} else {
-			vals[k] = nil
-		}
-		e.mu.Unlock()
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket)
-		for k, v := range vals {
-			var err error
-			if v == nil {
-				err = b.Delete([]byte(k))
-			} else {
-				err = b.Put([]byte(k), v)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.metrics.errors.WithLabelValues("write").Inc()
-		// Keep the batch for the next attempt rather than lose it.
-		s.dirtyMu.Lock()
-		for k, e := range batch {
-			if _, newer := s.dirty[k]; !newer {
-				s.dirty[k] = e
-			}
-		}
-		s.dirtyMu.Unlock()
-		return fmt.Errorf("write %d profiles: %w", len(vals), err)
-	}
-	s.metrics.flushes.Observe(time.Since(start).Seconds())
-	s.metrics.written.Add(float64(len(vals)))
-	return nil
-}
-
 // Close flushes and closes the store.
 func (s *Store) Close() error {
 	var err error
@@ -390,41 +391,4 @@ func (s *Store) Close() error {
 		err = errors.Join(s.Flush(), s.db.Close())
 	})
 	return err
-}
-
-type metrics struct {
-	evictions prometheus.Counter
-	written   prometheus.Counter
-	errors    *prometheus.CounterVec
-	flushes   prometheus.Histogram
-}
-
-func newMetrics(reg prometheus.Registerer, s *Store) *metrics {
-	m := &metrics{
-		evictions: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "verdict_profiles_evicted_total",
-			Help: "Profiles dropped from memory to stay within the cache bound (they stay on disk).",
-		}),
-		written: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "verdict_profiles_written_total",
-			Help: "Profiles written to the profile store.",
-		}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "verdict_profiles_store_errors_total",
-			Help: "Errors reading or writing the profile store, by operation.",
-		}, []string{"op"}),
-		flushes: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "verdict_profiles_flush_duration_seconds",
-			Help:    "Time taken to write one batch of changed profiles.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
-		}),
-	}
-	if reg != nil {
-		reg.MustRegister(m.evictions, m.written, m.errors, m.flushes,
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "verdict_profiles_cached",
-				Help: "Profiles held in memory.",
-			}, func() float64 { return float64(s.Len()) }))
-	}
-	return m
 }

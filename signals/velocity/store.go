@@ -79,47 +79,55 @@ func (s *Store) counters() []*Counter {
 	return slices.Clone(s.live)
 }
 
-// Forget deletes key from every counter and, because rules hash keys and
-// distinct values the same way, deletes the value key from every distinct
-// set, for the erasure of a user. It returns how many entries (keys and
-// distinct values) it removed. Removing values scans every key of every
-// distinct counter.
-func (s *Store) Forget(key uint64) int {
+// Forget deletes keys from every counter and, because rules hash keys and
+// distinct values the same way, deletes the values keys from every distinct
+// set, for the erasure of a user (their key and its aliases). It returns how
+// many entries (keys and distinct values) it removed. Removing values scans
+// every key of every distinct counter once, whatever the number of keys.
+func (s *Store) Forget(keys ...uint64) int {
 	n := 0
 	for _, c := range s.counters() {
-		n += c.forget(key)
+		n += c.forget(keys)
 	}
 	return n
 }
 
-func (c *Counter) forget(key uint64) int {
+func (c *Counter) forget(keys []uint64) int {
 	n := 0
-	sh := c.shardFor(key)
-	sh.mu.Lock()
-	if cells, ok := sh.keys[key]; ok {
-		sh.cellCap -= cap(cells)
-		delete(sh.keys, key)
-		n++
+	for _, key := range keys {
+		sh := c.shardFor(key)
+		sh.mu.Lock()
+		if cells, ok := sh.keys[key]; ok {
+			sh.cellCap -= cap(cells)
+			delete(sh.keys, key)
+			n++
+		}
+		sh.mu.Unlock()
 	}
-	sh.mu.Unlock()
 	if !c.spec.Distinct {
 		return n
 	}
 	for i := range c.shards {
-		n += forgetValue(&c.shards[i], key)
+		n += forgetValues(&c.shards[i], keys)
 	}
 	return n
 }
 
-// forgetValue removes value v from every key of sh.
-func forgetValue(sh *shard, v uint64) int {
+// forgetValues removes the values vs from every key of sh.
+func forgetValues(sh *shard, vs []uint64) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	n := 0
 	for key, cells := range sh.keys {
-		cells, ok := removeValue(cells, v)
+		removed := 0
+		for _, v := range vs {
+			var ok bool
+			if cells, ok = removeValue(cells, v); ok {
+				removed++
+			}
+		}
 		switch {
-		case !ok:
+		case removed == 0:
 			continue
 		case len(cells) == 0:
 			sh.cellCap -= cap(cells)
@@ -127,7 +135,7 @@ func forgetValue(sh *shard, v uint64) int {
 		default:
 			sh.keys[key] = cells
 		}
-		n++
+		n += removed
 	}
 	return n
 }

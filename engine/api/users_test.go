@@ -1,0 +1,80 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func do(t *testing.T, method, url, body string) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+func errCode(out map[string]any) any {
+	e, _ := out["error"].(map[string]any)
+	return e["code"]
+}
+
+func TestUserEndpoints(t *testing.T) {
+	srv, world := newServer(t)
+	ev := `{"id":"e1","type":"login","outcome":"succeeded","ip":"` +
+		world.MustPlace("Berlin").Addr4().String() + `","user":{"id":"u/1"},` +
+		`"time":"` + time.Now().Add(-time.Minute).UTC().Format(time.RFC3339) + `"}`
+	if code, body := post(t, srv.URL+"/v1/decide", "application/json", ev); code != 200 {
+		t.Fatalf("decide: %d %s", code, body)
+	}
+	tests := []struct {
+		method, path, body string
+		code               int
+		errCode            string
+	}{
+		{"GET", "/v1/users/u%2F1/profile", "", 200, ""},
+		{"GET", "/v1/users/nobody/profile", "", 404, "unknown_user"},
+		{"GET", "/v1/users/u%2F1", "", 405, "method_not_allowed"},
+		{"GET", "/v1/users/" + strings.Repeat("x", 1100) + "/profile", "", 400, "too_long"},
+		{"POST", "/v1/feedback", `{"event_id":"e1","label":"legit"}`, 200, ""},
+		{"POST", "/v1/feedback", `{"event_id":"e1","label":"legit","extra":1}`, 400, "unknown_field"},
+		{"POST", "/v1/feedback", `{"event_id":"e1","label":7}`, 400, "invalid_type"},
+		{"POST", "/v1/feedback", `{"label":"fraud"}`, 400, "missing_field"},
+		{"POST", "/v1/feedback", `{"event_id":"e1"`, 400, "invalid_json"},
+		{"DELETE", "/v1/users/u%2F1", "", 200, ""},
+		{"POST", "/v1/feedback", `{"event_id":"e1","label":"fraud"}`, 404, "unknown_event"},
+	}
+	for _, tc := range tests {
+		code, out, hdr := do(t, tc.method, srv.URL+tc.path, tc.body)
+		if code != tc.code || (tc.errCode != "" && errCode(out) != tc.errCode) {
+			t.Errorf("%s %.40s %s: %d %v, want %d %s", tc.method, tc.path, tc.body, code, out,
+				tc.code, tc.errCode)
+		}
+		switch {
+		case code == 405 && hdr.Get("Allow") != "DELETE":
+			t.Errorf("405 without Allow: DELETE: %v", hdr)
+		case tc.path == "/v1/users/u%2F1/profile" && out["user"] != "u/1":
+			t.Errorf("profile of u/1: %v", out)
+		case tc.method == "DELETE" && out["profile"] != true:
+			t.Errorf("erase: %v", out)
+		}
+	}
+	// Feedback needs a JSON body.
+	if code, _ := post(t, srv.URL+"/v1/feedback", "text/plain", `{}`); code != 415 {
+		t.Errorf("feedback as text/plain: %d", code)
+	}
+}
