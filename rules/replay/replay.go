@@ -115,7 +115,10 @@ func Run(ctx context.Context, src Source, opts Options) (*Report, error) {
 // side is one rule set's engine and its clock.
 //
 // TODO: enrich each event once for both sides (geo, ASN and user-agent
-// lookups are about a quarter of a side's time and give the same values).
+// lookups are a tenth of a side's time and give the same values): with the
+// full default pack (about 11 µs a decision in-process) a million events take
+// about a minute on 2 cores, not the half minute they took before the user
+// rules.
 type side struct {
 	eng   *engine.Engine
 	clock atomic.Int64
