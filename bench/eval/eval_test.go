@@ -294,3 +294,43 @@ func TestRunRequiresOptions(t *testing.T) {
 		t.Error("Run without rules and engine succeeded")
 	}
 }
+
+// TestDecisionsOutput checks Options.Decisions: one line per decisive
+// event, with the label and the decision the report counted.
+func TestDecisionsOutput(t *testing.T) {
+	cfg := ciConfig
+	cfg.Users = 200
+	var buf bytes.Buffer
+	rep, recs := fixtureRun(t, cfg, Options{Decisions: &buf})
+	decisive := 0
+	for _, r := range recs {
+		if r.Label.Decisive {
+			decisive++
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != decisive {
+		t.Fatalf("%d decision lines for %d decisive events", len(lines), decisive)
+	}
+	stopped := map[string]int{}
+	for i, line := range lines {
+		var d struct {
+			Label    sim.Label `json:"label"`
+			Decision struct {
+				Action string `json:"action"`
+			} `json:"decision"`
+		}
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if d.Label.Kind == sim.KindAttack && d.Decision.Action != "allow" {
+			stopped[d.Label.Attack]++
+		}
+	}
+	for _, a := range rep.Attacks {
+		if got := stopped[a.Name]; got != a.StepUp+a.Deny {
+			t.Errorf("%s: %d lines stepped up or denied, the report says %d", a.Name, got,
+				a.StepUp+a.Deny)
+		}
+	}
+}

@@ -15,8 +15,10 @@ package eval
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/verdictrisk/verdict/bench/sim"
@@ -46,6 +48,10 @@ type Options struct {
 	// ChallengeDelay is how long after a stepped-up event its challenge
 	// is answered. Default 30s.
 	ChallengeDelay time.Duration
+	// Decisions, when set, receives one JSON line per decisive event of
+	// the main run: its label, the event and the engine's decision, for
+	// studying what the rules did with each attack. Default nil (none).
+	Decisions io.Writer
 }
 
 // DefaultCurve are the step-up thresholds the trade-off curve visits.
@@ -83,6 +89,7 @@ func Run(ctx context.Context, recs []sim.Record, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Decisions = nil // the exact curve's runs are not written
 	if err := checkRecorded(obs, o.Rules.Thresholds); err != nil {
 		return nil, err
 	}
@@ -129,6 +136,11 @@ func decideAll(ctx context.Context, recs []sim.Record, set *rules.Set,
 		if !rec.Label.Decisive {
 			continue
 		}
+		if o.Decisions != nil {
+			if err := writeDecision(o.Decisions, rec, d); err != nil {
+				return nil, st, fmt.Errorf("eval: decisions: %w", err)
+			}
+		}
 		ob := observe(rec, d)
 		if ob.login && rec.Label.Kind == sim.KindLegit {
 			ob.prior = logins[ob.user]
@@ -143,6 +155,20 @@ func decideAll(ctx context.Context, recs []sim.Record, set *rules.Set,
 		}
 	}
 	return obs, st, nil
+}
+
+// writeDecision writes one line of Options.Decisions.
+func writeDecision(w io.Writer, rec *sim.Record, d *engine.Decision) error {
+	line, err := json.Marshal(struct {
+		Label    sim.Label        `json:"label"`
+		Event    *engine.Event    `json:"event"`
+		Decision *engine.Decision `json:"decision"`
+	}{rec.Label, &rec.Event, d})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(line, '\n'))
+	return err
 }
 
 func observe(rec *sim.Record, d *engine.Decision) observation {

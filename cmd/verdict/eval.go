@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +25,7 @@ func init() {
 // evalFlags are the flags of verdict eval.
 type evalFlags struct {
 	rulesDir, dataDir, in, save, charts string
-	reportFile                          string
+	reportFile, decisions               string
 	badASN, datacenters, vpns           string
 	start                               string
 	fixture, asJSON, exact              bool
@@ -53,6 +54,8 @@ func parseEvalFlags(args []string, s stdio) (evalFlags, error) {
 	fs.StringVar(&f.vpns, "vpns", "", "comma-separated VPN exit CIDR lists for the simulated world")
 	fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON instead of tables")
 	fs.StringVar(&f.reportFile, "report", "", "also write the JSON report to this file")
+	fs.StringVar(&f.decisions, "decisions", "",
+		"write each decisive event's label, event and decision to this file (JSON lines)")
 	fs.StringVar(&f.charts, "chart", "",
 		"write the trade-off chart to these files (comma-separated, .svg or .png)")
 	fs.BoolVar(&f.exact, "exact", false,
@@ -116,10 +119,25 @@ func runEval(ctx context.Context, f evalFlags, s stdio) error {
 	if err != nil {
 		return err
 	}
-	rep, err := eval.Run(ctx, recs, eval.Options{Rules: set, NewEngine: eval.DataEngine(data),
-		Exact: f.exact})
+	opts := eval.Options{Rules: set, NewEngine: eval.DataEngine(data), Exact: f.exact}
+	var decisions *os.File
+	var buf *bufio.Writer
+	if f.decisions != "" {
+		if decisions, err = os.Create(f.decisions); err != nil {
+			return err
+		}
+		defer decisions.Close()
+		buf = bufio.NewWriter(decisions)
+		opts.Decisions = buf
+	}
+	rep, err := eval.Run(ctx, recs, opts)
 	if err != nil {
 		return err
+	}
+	if buf != nil {
+		if err := errors.Join(buf.Flush(), decisions.Close()); err != nil {
+			return fmt.Errorf("decisions %s: %w", f.decisions, err)
+		}
 	}
 	rep.About, rep.Machine = about, eval.Machine()
 	for _, path := range splitList(f.charts) {
