@@ -38,7 +38,20 @@ const MaxExprNodes = 400
 type Thresholds struct {
 	StepUp int `json:"step_up"`
 	Deny   int `json:"deny"`
+	// Caps bound what the rules carrying a tag add to the score together,
+	// so that weak evidence, however much of it, stays below a threshold
+	// (see docs/rules.md). Sorted by tag; at most MaxCaps.
+	Caps []Cap `json:"caps,omitempty"`
 }
+
+// Cap bounds the sum of the scores of the matched rules tagged Tag.
+type Cap struct {
+	Tag string `json:"tag"`
+	Max int    `json:"max"`
+}
+
+// MaxCaps is the most score caps a rule set may declare.
+const MaxCaps = 8
 
 // DefaultThresholds apply when no rule file sets thresholds.
 var DefaultThresholds = Thresholds{StepUp: 50, Deny: 90}
@@ -79,6 +92,9 @@ type Rule struct {
 	When        string
 
 	program *vm.Program
+	// capped is the index in Thresholds.Caps of the cap the rule's score
+	// counts toward, or -1.
+	capped  int
 	at      pos  // where the rule starts
 	when    span // where the condition is written
 	message *template
@@ -298,11 +314,26 @@ type compiler struct {
 	errs Errors
 	// used records the lists and counters some expression reads.
 	used map[string]bool
+	// thFile and thAt are where the thresholds were set.
+	thFile string
+	thAt   pos
 }
 
 func (c *compiler) fail(file string, p pos, kind, name, format string, args ...any) {
 	c.errs = append(c.errs, &Error{File: file, Line: p.line, Col: p.col, Kind: kind,
 		Rule: name, Msg: fmt.Sprintf(format, args...)})
+}
+
+// lintCaps warns about a score cap whose tag no rule carries: a typo, or
+// a cap left over from rules that are gone.
+func (c *compiler) lintCaps() {
+	for _, cp := range c.set.Thresholds.Caps {
+		carries := func(r *Rule) bool { return slices.Contains(r.Tags, cp.Tag) }
+		if !slices.ContainsFunc(c.set.Rules, carries) {
+			c.errs = append(c.errs, &Error{File: c.thFile, Line: c.thAt.line, Col: c.thAt.col,
+				Warn: true, Msg: fmt.Sprintf("thresholds.caps.%s: no rule has the tag %s", cp.Tag, cp.Tag)})
+		}
+	}
 }
 
 func (c *compiler) compile(specs []*fileSpec) {
@@ -332,6 +363,7 @@ func (c *compiler) compile(specs []*fileSpec) {
 			}
 		}
 	}
+	c.lintCaps()
 }
 
 func (c *compiler) thresholds(specs []*fileSpec) {
@@ -355,7 +387,49 @@ func (c *compiler) thresholds(specs []*fileSpec) {
 				t.StepUp, t.Deny)
 			continue
 		}
-		c.set.Thresholds = Thresholds{StepUp: t.StepUp, Deny: t.Deny}
+		c.set.Thresholds = Thresholds{StepUp: t.StepUp, Deny: t.Deny, Caps: c.caps(f.Name, t)}
+		c.thFile, c.thAt = f.Name, t.at
+	}
+}
+
+// caps checks and sorts the score caps of a thresholds block.
+func (c *compiler) caps(file string, t *thresholdSpec) []Cap {
+	if len(t.Caps) > MaxCaps {
+		c.fail(file, t.at, "", "", "thresholds.caps has %d entries; at most %d", len(t.Caps), MaxCaps)
+		return nil
+	}
+	var out []Cap
+	for tag, max := range t.Caps {
+		if !validName(tag) {
+			c.fail(file, t.at, "", "", "thresholds.caps: %q is not a tag of letters, digits, _ and -", tag)
+			continue
+		}
+		if max < 0 || max > 100 {
+			c.fail(file, t.at, "", "", "thresholds.caps.%s (%d) must be between 0 and 100", tag, max)
+			continue
+		}
+		out = append(out, Cap{Tag: tag, Max: max})
+	}
+	slices.SortFunc(out, func(a, b Cap) int { return strings.Compare(a.Tag, b.Tag) })
+	return out
+}
+
+// ruleCap finds the cap r's score counts toward: the cap of one of its
+// tags. A rule whose tags name two capped tags is an error, since its
+// score would belong to both.
+func (c *compiler) ruleCap(file string, s *ruleSpec, r *Rule) {
+	r.capped = -1
+	for i, cp := range c.set.Thresholds.Caps {
+		if !slices.Contains(r.Tags, cp.Tag) {
+			continue
+		}
+		if r.capped >= 0 {
+			c.fail(file, s.fields["tags"].start(), "rule", s.Name,
+				"tags %s and %s both have a score cap; a rule counts toward one",
+				c.set.Thresholds.Caps[r.capped].Tag, cp.Tag)
+			return
+		}
+		r.capped = i
 	}
 }
 
@@ -454,6 +528,7 @@ func (c *compiler) rule(file string, s *ruleSpec) *Rule {
 	if s.Score < -100 || s.Score > 100 {
 		c.fail(file, s.fields["score"].start(), "rule", s.Name, "score %d is outside -100 to 100", s.Score)
 	}
+	c.ruleCap(file, s, r)
 	c.ruleAction(site.at(s.fields["action"]), s.Action, r)
 	c.ruleMode(site.at(s.fields["mode"]), s.Mode, r)
 	c.ruleExpiry(site.at(s.fields["expires"]), s.Expires, r)

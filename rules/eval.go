@@ -65,10 +65,14 @@ func (r *Result) Reset() {
 // which rules have expired. With trace set, every rule's result is recorded
 // in res.Trace.
 //
-// Precedence: a matched active rule that forces deny wins; else one that
-// forces allow wins (an exception beats the score); else the score decides
-// through the thresholds, raised to step_up when a rule forces step_up.
+// The score is the sum of the matched active rules' scores, where the rules
+// carrying a capped tag (Thresholds.Caps) add at most the cap together,
+// clamped to 0–100. Precedence: a matched active rule that forces deny
+// wins; else one that forces allow wins (an exception beats the score);
+// else the score decides through the thresholds, raised to step_up when a
+// rule forces step_up.
 func (s *Set) Evaluate(v *vm.VM, env any, now time.Time, trace bool, res *Result) {
+	var capped [MaxCaps]int
 	for _, r := range s.Rules {
 		if !r.Active(now) {
 			if trace {
@@ -93,12 +97,19 @@ func (s *Set) Evaluate(v *vm.VM, env any, now time.Time, trace bool, res *Result
 			res.Shadow = append(res.Shadow, Match{Rule: r, Message: r.render(v, env)})
 		default:
 			res.Matched = append(res.Matched, Match{Rule: r, Message: r.render(v, env)})
-			res.Score += r.Score
+			if r.capped >= 0 {
+				capped[r.capped] += r.Score
+			} else {
+				res.Score += r.Score
+			}
 			if r.Action == Deny || (r.Action == Allow && res.Forced != Deny) ||
 				(r.Action == StepUp && res.Forced == None) {
 				res.Forced = r.Action
 			}
 		}
+	}
+	for i, c := range s.Thresholds.Caps {
+		res.Score += min(capped[i], c.Max)
 	}
 	res.Score = min(max(res.Score, 0), 100)
 	res.Action = s.Thresholds.action(res.Score, res.Forced)

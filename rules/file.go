@@ -20,8 +20,9 @@ type fileSpec struct {
 type pos struct{ line, col int }
 
 type thresholdSpec struct {
-	StepUp int `yaml:"step_up"`
-	Deny   int `yaml:"deny"`
+	StepUp int            `yaml:"step_up"`
+	Deny   int            `yaml:"deny"`
+	Caps   map[string]int `yaml:"caps"`
 	at     pos
 }
 
@@ -160,12 +161,14 @@ func typeProblem(err error) string {
 
 func (p *yamlParser) thresholds(n *yaml.Node) *thresholdSpec {
 	t := &thresholdSpec{at: pos{n.Line, n.Column}}
-	p.eachKey(n, "", "", []string{"step_up", "deny"}, func(key string, v *yaml.Node) {
+	p.eachKey(n, "", "", []string{"step_up", "deny", "caps"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "step_up":
 			p.decode(v, "", "", "thresholds.step_up", &t.StepUp)
 		case "deny":
 			p.decode(v, "", "", "thresholds.deny", &t.Deny)
+		case "caps":
+			p.decode(v, "", "", "thresholds.caps", &t.Caps)
 		}
 	})
 	return t

@@ -42,8 +42,9 @@ func TestDefaultPackCompiles(t *testing.T) {
 	if len(s.Warnings) != 0 {
 		t.Errorf("default pack has warnings:\n%v", s.Warnings)
 	}
-	if s.Thresholds != (Thresholds{StepUp: 50, Deny: 90}) {
-		t.Errorf("thresholds = %+v", s.Thresholds)
+	want := Thresholds{StepUp: 50, Deny: 90, Caps: []Cap{{Tag: "soft", Max: 85}}}
+	if diff := cmp.Diff(want, s.Thresholds); diff != "" {
+		t.Errorf("thresholds (-want +got):\n%s", diff)
 	}
 }
 
@@ -129,6 +130,15 @@ func TestCompileRejects(t *testing.T) {
 			`unknown signal device.browsr (did you mean browser?)`},
 		{"unknown counter in an argument", "rules:\n  - {name: r, when: 'abs(velocity.nope) > 1', score: 1}\n",
 			`no counter "nope" is declared`},
+		{"cap out of range", "thresholds: {step_up: 50, deny: 90, caps: {soft: 120}}\n",
+			"thresholds.caps.soft (120) must be between 0 and 100"},
+		{"cap not a number", "thresholds: {step_up: 50, deny: 90, caps: {soft: high}}\n",
+			"thresholds.caps"},
+		{"cap on a bad tag", "thresholds: {step_up: 50, deny: 90, caps: {'a b': 10}}\n",
+			`thresholds.caps: "a b" is not a tag`},
+		{"rule under two caps", "thresholds: {step_up: 50, deny: 90, caps: {soft: 60, weak: 40}}\n" +
+			"rules:\n  - {name: r, when: ip.tor, score: 1, tags: [soft, weak]}\n",
+			`rule "r": tags soft and weak both have a score cap; a rule counts toward one`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,6 +166,24 @@ func eval(t *testing.T, s *Set, sig signals.Set) Result {
 	return res
 }
 
+// actionCase is signals and the action and score they should get.
+type actionCase struct {
+	name   string
+	sig    signals.Set
+	action Action
+	score  int
+}
+
+// evalWant evaluates sig and reports an action or score other than wanted.
+func evalWant(t *testing.T, s *Set, sig signals.Set, action Action, score int) Result {
+	t.Helper()
+	res := eval(t, s, sig)
+	if res.Action != action || res.Score != score {
+		t.Errorf("got %v/%d, want %v/%d", res.Action, res.Score, action, score)
+	}
+	return res
+}
+
 func TestEvaluatePrecedence(t *testing.T) {
 	src := `
 thresholds: {step_up: 50, deny: 90}
@@ -170,12 +198,7 @@ rules:
   - {name: watch, when: ip.tor, score: 100, mode: shadow}
 `
 	s := mustCompile(t, src)
-	tests := []struct {
-		name   string
-		sig    signals.Set
-		action Action
-		score  int
-	}{
+	tests := []actionCase{
 		{"nothing", signals.Set{}, Allow, 0},
 		{"score below step up", sig(func(s *signals.Set) { s.IP.Tor = true }), Allow, 40},
 		{"score reaches step up", sig(func(s *signals.Set) { s.IP.Tor, s.IP.VPN = true, true }), StepUp, 70},
@@ -187,14 +210,43 @@ rules:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := eval(t, s, tc.sig)
-			if res.Action != tc.action || res.Score != tc.score {
-				t.Errorf("got %v/%d, want %v/%d", res.Action, res.Score, tc.action, tc.score)
-			}
+			res := evalWant(t, s, tc.sig, tc.action, tc.score)
 			if tc.sig.IP.Tor && len(res.Shadow) != 1 {
 				t.Errorf("shadow rule did not report: %+v", res.Shadow)
 			}
 		})
+	}
+}
+
+// TestScoreCaps checks thresholds.caps: the rules of a capped tag add at
+// most the cap together; other rules add in full; a cap no rule uses is a
+// warning.
+func TestScoreCaps(t *testing.T) {
+	src := `
+thresholds: {step_up: 50, deny: 90, caps: {soft: 60, unused: 10}}
+rules:
+  - {name: tor, when: ip.tor, score: 40, tags: [soft]}
+  - {name: vpn, when: ip.vpn, score: 30, tags: [network, soft]}
+  - {name: hosting, when: ip.hosting, score: 35}
+  - {name: relief, when: ip.allowlisted, score: -50, tags: [soft]}
+`
+	s := mustCompile(t, src)
+	tests := []actionCase{
+		{"one capped rule", sig(func(s *signals.Set) { s.IP.Tor = true }), Allow, 40},
+		{"capped rules stop at the cap", sig(func(s *signals.Set) { s.IP.Tor, s.IP.VPN = true, true }),
+			StepUp, 60},
+		{"other rules add on top", sig(func(s *signals.Set) {
+			s.IP.Tor, s.IP.VPN, s.IP.Hosting = true, true, true
+		}), Deny, 95},
+		{"a negative score counts inside the cap", sig(func(s *signals.Set) {
+			s.IP.Tor, s.IP.VPN, s.IP.Allowlisted = true, true, true
+		}), Allow, 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { evalWant(t, s, tc.sig, tc.action, tc.score) })
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0].Error(), "thresholds.caps.unused") {
+		t.Errorf("warnings = %v, want one about the unused cap", s.Warnings)
 	}
 }
 
@@ -336,5 +388,53 @@ func BenchmarkEvaluateDefault(b *testing.B) {
 	for b.Loop() {
 		res.Reset()
 		s.Evaluate(v, env, now, false, &res)
+	}
+}
+
+// TestSoftEvidenceNeverDenies checks the default pack's promise: whatever
+// combination of what is merely new or unusual for a customer (a device, a
+// country, a network, a trip, a VPN, an RBA risk, a client without script,
+// a far clock) a login or signup shows, without any evidence of abuse, the
+// answer is at most a step-up.
+func TestSoftEvidenceNeverDenies(t *testing.T) {
+	s, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := []func(*signals.Set){
+		func(s *signals.Set) { s.Device.New = true },
+		func(s *signals.Set) { s.IP.CountryNew = true },
+		func(s *signals.Set) { s.IP.NetworkNew = true },
+		func(s *signals.Set) { s.IP.ASNNew = true },
+		func(s *signals.Set) { s.Travel.Impossible, s.Travel.Kmh = true, 5000 },
+		func(s *signals.Set) { s.IP.Hosting = true },
+		func(s *signals.Set) { s.IP.VPN = true },
+		func(s *signals.Set) { s.RBA.Log10 = 3 },
+		func(s *signals.Set) { s.User.Known, s.User.Logins = true, 5 },
+		func(s *signals.Set) { s.Device.ClientData = false },
+		func(s *signals.Set) { s.Device.TimezoneGapH = 5 },
+	}
+	events := [][2]string{{"login", "succeeded"}, {"login", "attempted"}, {"login", "failed"},
+		{"signup", "attempted"}}
+	var counts signals.Counts
+	for _, ev := range events {
+		for mask := range 1 << len(flags) {
+			sig := signals.Set{Event: signals.Event{Type: ev[0], Outcome: ev[1]},
+				Velocity: &counts, Device: signals.Device{ClientData: true, ClientDataUsual: 0.99}}
+			for i, f := range flags {
+				if mask&(1<<i) != 0 {
+					f(&sig)
+				}
+			}
+			res := eval(t, s, sig)
+			if res.Action == Deny {
+				var why []string
+				for _, m := range res.Matched {
+					why = append(why, m.Rule.Name)
+				}
+				t.Fatalf("%s %s with soft signals %b is denied (score %d): %v", ev[0], ev[1], mask,
+					res.Score, why)
+			}
+		}
 	}
 }
