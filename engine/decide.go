@@ -7,6 +7,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/google/uuid"
 
+	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals"
 )
 
@@ -82,6 +83,9 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 
 	if !o.DryRun {
 		e.learn(ev, d, &u)
+		if ev.Type == TypeLogin && ev.Outcome == OutcomeSucceeded && d.Action == rules.Allow {
+			e.habits.observe(ev.Tenant, s.Device.ClientData)
+		}
 		e.dedupe.put(tenantKey, d, now)
 	}
 	d.TookUS = float64(time.Since(start).Nanoseconds()) / 1e3

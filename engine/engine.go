@@ -130,8 +130,14 @@ type Options struct {
 	// MaxFutureSkew is how far ahead of the receive time an event time may
 	// be; a later time is replaced by the receive time. Default 5m.
 	MaxFutureSkew time.Duration
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// HabitMinLogins is how many allowed successful logins of a tenant the
+	// engine sees before it reports what they usually look like
+	// (device.client_data_usual); until then that signal is 0, so rules
+	// comparing against it stay quiet. Default 200: fewer make the share
+	// jumpy on a new install, more delay it.
+	HabitMinLogins int
+	Logger         *slog.Logger
+	Registerer     prometheus.Registerer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -158,6 +164,9 @@ func (o *Options) defaults() {
 	if o.MaxFutureSkew == 0 {
 		o.MaxFutureSkew = 5 * time.Minute
 	}
+	if o.HabitMinLogins <= 0 {
+		o.HabitMinLogins = 200
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -183,6 +192,8 @@ type Engine struct {
 	// seenUsers counts distinct users per device for device.seen_users.
 	seenUsers *velocity.Counter
 	interned  *interned
+	// habits are the tenants' backgrounds (device.client_data_usual).
+	habits *habits
 }
 
 // New builds an engine.
@@ -193,7 +204,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, log: opts.Logger.With("component", "engine"),
 		dedupe: newDedupe(opts.DedupeWindow, opts.DedupeMax), ruleErrLog: newRateLimiter(time.Minute),
-		interned: newInterned()}
+		interned: newInterned(), habits: newHabits(opts.HabitMinLogins)}
 	e.vms.New = func() any { return new(vm.VM) }
 	if e.opts.Devices == nil {
 		p, err := device.NewParser(device.Options{})

@@ -6,6 +6,7 @@ import (
 	"github.com/verdictrisk/verdict/signals"
 	"github.com/verdictrisk/verdict/signals/device"
 	"github.com/verdictrisk/verdict/signals/email"
+	"github.com/verdictrisk/verdict/signals/geo"
 	"github.com/verdictrisk/verdict/signals/network"
 )
 
@@ -51,6 +52,10 @@ func (e *Engine) enrichNetwork(ev *Event, s *signals.Set) {
 		if loc, ok := e.opts.City.Lookup(addr); ok {
 			ip.Country, ip.Region, ip.City = loc.Country, loc.Region, loc.City
 			ip.Lat, ip.Lon, ip.AccuracyKm = loc.Lat, loc.Lon, loc.AccuracyKm
+			ip.Timezone = loc.TimeZone
+			if ip.Timezone == "" {
+				ip.Timezone = geo.ZoneAt(loc.Country, loc.Lat, loc.Lon, loc.CountryOnly)
+			}
 		} else {
 			s.Missing.Add(signals.FamilyGeo)
 		}
@@ -70,6 +75,8 @@ func (e *Engine) enrichNetwork(ev *Event, s *signals.Set) {
 	}
 }
 
+func present(s string) bool { return strings.TrimSpace(s) != "" }
+
 // readier is a DomainSet that can lack data (a feed without a copy).
 type readier interface{ Ready() bool }
 
@@ -81,10 +88,10 @@ func (e *Engine) enrichDevice(ev *Event, s *signals.Set) {
 	d.Bot, d.Headless = info.Bot, info.Headless
 	id := ev.Device.ID
 	d.IDSource = signals.DeviceIDClient
-	if strings.TrimSpace(id) == "" {
+	if !present(id) {
 		id, d.IDSource = ev.Device.Fingerprint, signals.DeviceIDFingerprint
 	}
-	if strings.TrimSpace(id) == "" {
+	if !present(id) {
 		d.IDSource = signals.DeviceIDHeaders
 	}
 	lang := ev.Header("accept-language")
@@ -93,6 +100,14 @@ func (e *Engine) enrichDevice(ev *Event, s *signals.Set) {
 	}
 	d.ID = device.FingerprintHex(device.Fingerprint(id, ev.UserAgent, lang,
 		ev.Device.Timezone, ev.Device.Screen))
+	dv := &ev.Device
+	d.ClientData = present(dv.ID) || present(dv.Fingerprint) || present(dv.Timezone) ||
+		present(dv.Screen)
+	d.ClientDataUsual = e.habits.clientDataUsual(ev.Tenant)
+	d.Timezone = dv.Timezone
+	if dv.Timezone != "" && s.IP.Timezone != "" {
+		d.TimezoneGapH, _ = geo.OffsetGap(dv.Timezone, s.IP.Timezone, ev.at)
+	}
 }
 
 func (e *Engine) enrichEmail(ev *Event, s *signals.Set) {

@@ -62,6 +62,12 @@ type IP struct {
 	AccuracyKm float64 `expr:"accuracy_km" json:"accuracy_km,omitempty"`
 	ASN        int     `expr:"asn" json:"asn,omitempty"`
 	Org        string  `expr:"org" json:"org,omitempty"`
+	// Timezone is the IANA time zone clocks show where the address is:
+	// the geo source's when it has one, else the zone of the country
+	// nearest to the address's place (tz database zone.tab). Empty when
+	// the country is unknown, or is known only to the country in a
+	// country of several zones.
+	Timezone string `expr:"timezone" json:"timezone,omitempty"`
 
 	// Hosting, VPN and Tor are true when a network list of that role
 	// holds the address or its AS number (feeds/refdata, docs/signals.md).
@@ -129,6 +135,22 @@ type Device struct {
 	// the last 30 days (engine.Options.SeenUsersWindow), this event's user
 	// included. It is 0 when the ID came from headers only.
 	SeenUsers int `expr:"seen_users" json:"seen_users"`
+	// ClientData is true when the event carries facts that only code
+	// running on the client can gather: a device id, a fingerprint, a time
+	// zone or a screen size. A script replaying the login request has none.
+	ClientData bool `expr:"client_data" json:"client_data"`
+	// ClientDataUsual is the share (0–1) of the tenant's recent allowed
+	// successful logins that carried client data, once there have been
+	// enough of them to tell (engine.Options.HabitMinLogins); 0 before. A
+	// login without client data is suspect only where they usually have it.
+	ClientDataUsual float64 `expr:"client_data_usual" json:"client_data_usual"`
+	// Timezone is the IANA time zone the device's clock is set to, as the
+	// client reported it (event device.timezone); empty when not sent.
+	Timezone string `expr:"timezone" json:"timezone,omitempty"`
+	// TimezoneGapH is how many hours apart, at the event's time, the
+	// device's clock (device.timezone) and the clocks at the address
+	// (ip.timezone) are. 0 when either zone is unknown.
+	TimezoneGapH float64 `expr:"timezone_gap_h" json:"timezone_gap_h"`
 }
 
 // Where a device ID came from (Device.IDSource).

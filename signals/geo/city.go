@@ -31,6 +31,10 @@ type Location struct {
 	// CountryOnly is true when the record has no city: its coordinates are a
 	// country's centroid, which travel logic should ignore.
 	CountryOnly bool
+	// TimeZone is the IANA time zone the record names (MaxMind
+	// location.time_zone, DB-IP timezone); empty when the source has none,
+	// as DB-IP City Lite. ZoneAt estimates one from the place.
+	TimeZone string
 }
 
 // CityOptions tunes OpenCityWith. The zero value is the default.

@@ -37,6 +37,7 @@ type dbipRecord struct {
 	City        string `maxminddb:"city"`
 	Latitude    coord  `maxminddb:"latitude"`
 	Longitude   coord  `maxminddb:"longitude"`
+	Timezone    string `maxminddb:"timezone"`
 }
 
 // TODO: check the MaxMind layout against a real GeoLite2-City file; only geotest-built files were used.
@@ -73,7 +74,7 @@ func (l layout) decode(res maxminddb.Result) (loc Location, ok bool, err error) 
 		}
 		loc = Location{
 			Country: r.CountryCode, Region: r.State1, City: r.City,
-			Lat: float64(r.Latitude), Lon: float64(r.Longitude),
+			Lat: float64(r.Latitude), Lon: float64(r.Longitude), TimeZone: r.Timezone,
 		}
 	case layoutMaxMind:
 		// geoip2-golang's record model and generated decoder. Only
@@ -87,6 +88,7 @@ func (l layout) decode(res maxminddb.Result) (loc Location, ok bool, err error) 
 			Country:    r.Country.ISOCode,
 			City:       r.City.Names.English,
 			AccuracyKm: float64(r.Location.AccuracyRadius),
+			TimeZone:   r.Location.TimeZone,
 		}
 		if len(r.Subdivisions) > 0 {
 			loc.Region = r.Subdivisions[0].Names.English
