@@ -184,7 +184,7 @@ func (e *Engine) evaluate(v *vm.VM, st *ruleState, ev *Event, d *Decision, env a
 		st.rules[m.Rule.Index].matches.Inc()
 	}
 	for _, f := range res.Failed {
-		e.ruleError(f.Rule.Name, f.Err)
+		e.ruleError(ev, &d.Signals, f.Rule.Name, f.Err)
 	}
 	for i, r := range st.set.Rules {
 		if r.Active(ev.received) {
@@ -202,7 +202,7 @@ func (e *Engine) evaluate(v *vm.VM, st *ruleState, ev *Event, d *Decision, env a
 		d.Missing = []string{} // "missing": [] rather than null
 	}
 	if st.debug {
-		e.debugRules(st, d, res.Trace)
+		e.debugRules(st, ev, d, res.Trace)
 	}
 	if explain {
 		d.Explain = explainOf(st.set, res.Trace, d)
@@ -215,17 +215,19 @@ func reasonOf(m rules.Match) Reason {
 }
 
 // ruleError logs a rule or counter that failed at run time, at most once a
-// minute per rule; the failure counts as not matched.
-func (e *Engine) ruleError(name string, err error) {
+// minute per rule, with the event's values taken out of the error; the
+// failure counts as not matched.
+func (e *Engine) ruleError(ev *Event, s *signals.Set, name string, err error) {
 	e.met.ruleErrors.WithLabelValues(name).Inc()
 	if e.ruleErrLog.allow(name, time.Now()) {
-		e.log.Warn("rule evaluation failed; counted as not matched", "rule", name, "err", err)
+		e.log.Warn("rule evaluation failed; counted as not matched", "rule", name,
+			"err", redactEvent(err.Error(), ev, s.User.Key, s.Email.Normalized, s.IP.Network))
 	}
 }
 
 // debugRules logs every evaluation of the rules with debug on, with the
 // values they read; values that identify a person are left out.
-func (e *Engine) debugRules(st *ruleState, d *Decision, trace []rules.Trace) {
+func (e *Engine) debugRules(st *ruleState, ev *Event, d *Decision, trace []rules.Trace) {
 	for _, t := range trace {
 		if !t.Rule.Debug {
 			continue
@@ -235,7 +237,8 @@ func (e *Engine) debugRules(st *ruleState, d *Decision, trace []rules.Trace) {
 			attrs = append(attrs, "skipped", t.Skipped)
 		}
 		if t.Err != nil {
-			attrs = append(attrs, "err", t.Err)
+			attrs = append(attrs, "err", redactEvent(t.Err.Error(), ev, d.Signals.User.Key,
+				d.Signals.Email.Normalized, d.Signals.IP.Network))
 		}
 		for _, p := range t.Rule.Reads {
 			if v, ok := st.set.Read(&d.Signals, p); ok {
@@ -299,7 +302,7 @@ func (e *Engine) evaluateShadow(v *vm.VM, st *ruleState, ev *Event, d *Decision,
 		sh.matches[m.Rule.Index].Inc()
 	}
 	for _, f := range res.Failed {
-		e.ruleError("shadow_set:"+f.Rule.Name, f.Err)
+		e.ruleError(ev, &d.Signals, "shadow_set:"+f.Rule.Name, f.Err)
 	}
 	e.rr.met.shadowDecision(d.Action, res.Action)
 	if res.Action != d.Action && e.rr.shadowLog.allow("", time.Now()) {
@@ -327,7 +330,8 @@ func (e *Engine) applyCounter(v *vm.VM, k *rules.Counter, c *velocity.Counter, e
 	key, distinct = mixTenant(key, seed), mixTenant(distinct, seed)
 	switch {
 	case err != nil:
-		e.ruleError("counter:"+k.Name, err)
+		sig, _ := env.(signals.Set)
+		e.ruleError(ev, &sig, "counter:"+k.Name, err)
 		return 0
 	case !ok && key == 0:
 		return 0

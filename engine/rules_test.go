@@ -359,3 +359,39 @@ rules:
 		t.Errorf("debug log holds the address:\n%s", logs)
 	}
 }
+
+// TestRuleErrorLogsNoPersonalData: a rule that fails on a person's values
+// (an e-mail, an address, a token in the properties) is logged without
+// them; the caller's explanation keeps the full error.
+func TestRuleErrorLogsNoPersonalData(t *testing.T) {
+	r := newRuleEngine(t, ruleSet(t, `
+counters:
+  - {name: odd, key: 'ip.address', when: 'int(event.properties.token) > 0', window: 10m}
+rules:
+  - {name: numeric-user, when: 'int(user.key) > 5', score: 10}
+  - {name: numeric-ip, when: 'float(ip.address) > 1', score: 10}
+  - {name: numeric-token, when: 'int(event.properties.deep.token) > 1', score: 10}
+  - {name: reads-odd, when: 'velocity.odd > 1', score: 10}
+`))
+	event := `{"type":"login","ip":"81.2.69.142","user":{"email":"Secret.Person@Example.org"},
+		"properties":{"token":"tok_SECRET123","deep":{"token":"tok_DEEP456"}}}`
+	d := r.decide(t, event, engine.DecideOptions{Explain: true})
+	logs := r.log.String()
+	for _, leak := range []string{"secret.person", "Secret.Person", "81.2.69.142", "tok_SECRET123",
+		"tok_DEEP456"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("the log holds %q:\n%s", leak, logs)
+		}
+	}
+	for _, rule := range []string{"numeric-user", "numeric-ip", "numeric-token", "counter:odd"} {
+		if !strings.Contains(logs, `"rule":"`+rule+`"`) {
+			t.Errorf("the failure of %s is not logged:\n%s", rule, logs)
+		}
+	}
+	if !strings.Contains(logs, "<redacted>") {
+		t.Errorf("the log does not show where a value was taken out:\n%s", logs)
+	}
+	if d.Explain[0].Error == "" || !strings.Contains(d.Explain[0].Error, "secret.person") {
+		t.Errorf("the explanation lost the error the caller may see: %+v", d.Explain[0])
+	}
+}
