@@ -23,6 +23,7 @@ const (
 	wrongEmailRate  = 0.01  // logins preceded by a failure on a mistyped address
 	cookieResetRate = 0.015 // logins after which the browser lost its device cookie
 	cookielessRate  = 0.04  // browsers that keep no device cookie at all
+	noScriptRate    = 0.01  // clients that report no device facts (scripts blocked, an old app)
 	travelRate      = 0.05  // active users who travel abroad during the window
 	domesticRate    = 0.08  // active users who visit another city of their country
 	homeChurnRate   = 0.03  // logins on which the home address has changed
@@ -149,6 +150,9 @@ func newDevices(r *rand.Rand, home *City) []*Device {
 		d.weight = weights[i]
 		if chance(r, cookielessRate) {
 			d.ID = ""
+		}
+		if chance(r, noScriptRate) {
+			d.ID, d.Screen, d.Timezone = "", "", ""
 		}
 		out = append(out, d)
 		if i == 0 {
@@ -301,7 +305,7 @@ func (u *User) login(r *rand.Rand, t time.Time, v *venues) []Record {
 	}
 	ip, situation := u.addrFor(r, d, t, trip, v)
 	dev := *d
-	if trip != nil && trip.Abroad && d.Mobile() {
+	if trip != nil && trip.Abroad && d.Mobile() && d.Timezone != "" {
 		dev.Timezone = trip.To.Timezone // phones follow the local time zone
 	}
 	var recs []Record

@@ -152,7 +152,11 @@ func event(typ, outcome string, at time.Time, u engine.User, d *Device, ip netip
 		Device: engine.Device{ID: d.ID, Timezone: d.Timezone, Screen: d.Screen}}
 	if d.Language != "" {
 		ev.Headers = map[string]string{"accept-language": d.Language}
-		ev.Device.Language, _, _ = strings.Cut(d.Language, ",")
+		if d.ID != "" || d.Screen != "" || d.Timezone != "" {
+			// navigator.language, reported by the site's script; a
+			// client that runs none only sends the header.
+			ev.Device.Language, _, _ = strings.Cut(d.Language, ",")
+		}
 	}
 	return ev
 }

@@ -43,8 +43,10 @@ func (a *SignupBurst) Run(s *Scenario, r *rand.Rand, campaign string) []Record {
 	var recs []Record
 	for range waves {
 		ip := s.attackAddr(r)
+		// A headless browser on a rented server runs the site's script,
+		// and reports the server's clock: UTC.
 		dev := &Device{UA: headlessAgent, Language: "en-US,en;q=0.9", Screen: "800x600",
-			agent: &toolAgent}
+			Timezone: "Etc/UTC", agent: &toolAgent}
 		if chance(r, 0.3) {
 			dev = toolDevice(r)
 		}

