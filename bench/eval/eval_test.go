@@ -27,23 +27,25 @@ var ciConfig = sim.Config{Seed: 1, Users: 2000, Days: 28}
 // worse and must say why (or move the floor with the measurement that
 // justifies it, see docs/evaluation.md).
 const (
-	// Measured 1.0 % of legitimate logins stepped up and 0.08 % denied
-	// (users.yaml's new-device-new-network costs 0.4 points of step-ups).
-	ciMaxLegitStepUp = 0.015
-	ciMaxLegitDenied = 0.005
+	// Measured 2.1 % of legitimate logins stepped up and none denied. The
+	// fixture world is coarser than the real one (make eval measures 1.5 %
+	// there): few networks per city, so more roaming and hotel logins look
+	// like travel, and a farm's time zone is shared with more customers.
+	ciMaxLegitStepUp = 0.026
+	ciMaxLegitDenied = 0.001
 )
 
-// ciMinTPR are the floors of each attacker model's share stopped. A model
-// the default rules do not catch yet (measured 0 %) has no floor.
+// ciMinTPR are the floors of each attacker model's share stopped.
 var ciMinTPR = map[string]float64{
-	sim.AttackCredentialStuffing: 0.68, // measured 73.0 %
-	sim.AttackAccountTakeover:    0.95, // measured 99.5 %
-	sim.AttackBruteForce:         0.95, // measured 98.0 %
-	sim.AttackSignupBurst:        0.95, // measured 100 %
-	sim.AttackVPN:                0.75, // measured 82.0 %
-	sim.AttackTargeted:           0.70, // measured 77.2 %
-	sim.AttackVeryTargeted:       0.60, // measured 68.1 %
-	sim.AttackPasswordSpraying:   0.88, // measured 93.7 %
+	sim.AttackCredentialStuffing: 0.98, // measured 100 %
+	sim.AttackAccountTakeover:    0.98, // measured 100 %
+	sim.AttackBruteForce:         0.98, // measured 100 %
+	sim.AttackSignupBurst:        0.98, // measured 100 %
+	sim.AttackVPN:                0.95, // measured 99.4 %
+	sim.AttackTargeted:           0.88, // measured 92.6 %
+	sim.AttackVeryTargeted:       0.83, // measured 88.6 %
+	sim.AttackPasswordSpraying:   0.98, // measured 100 %
+	sim.AttackResidentialSignups: 0.94, // measured 98.7 %
 }
 
 // fixtureData writes the fixture world's data once for the package's tests.
@@ -104,7 +106,7 @@ func TestCIFloors(t *testing.T) {
 	rep, _ := fixtureRun(t, ciConfig, Options{})
 	l := rep.Legit.Logins
 	if l.Events < 10000 {
-		t.Fatalf("only %d legitimate logins; the floors were set on 28,151", l.Events)
+		t.Fatalf("only %d legitimate logins; the floors were set on 28,694", l.Events)
 	}
 	if s := l.StepUpShare(); s > ciMaxLegitStepUp {
 		t.Errorf("legitimate logins stepped up: %s, above the ceiling of %s", pct(s),
@@ -157,7 +159,9 @@ func TestCurveMatchesRerun(t *testing.T) {
 				pct(float64(p.LegitBothered)), pct(float64(q.LegitBothered)))
 		}
 		for name, tpr := range p.TPR {
-			if d := math.Abs(float64(tpr - q.TPR[name])); d > 0.02 {
+			// With 500 users a takeover model has about 70 events: one
+			// decision that the learning changes moves its TPR 1.4 points.
+			if d := math.Abs(float64(tpr - q.TPR[name])); d > 0.05 {
 				t.Errorf("step-up %d: %s %s recorded, %s re-run", p.StepUp, name,
 					pct(float64(tpr)), pct(float64(q.TPR[name])))
 			}
@@ -256,7 +260,7 @@ func TestOutputs(t *testing.T) {
 	}
 	for _, want := range []string{"Attacks (decisive events)", "very_targeted", "Campaigns",
 		"on a known device", "Re-authentication rate per user", "after 39 or more logins",
-		"Trade-off by step-up threshold", "*50", "Targets (issue 7)"} {
+		"Trade-off by step-up threshold", "*50", "Targets of the default configuration"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, buf.String())
 		}

@@ -156,7 +156,7 @@ func printReasons(w io.Writer, r *Report) {
 }
 
 func printTargets(w io.Writer, r *Report) {
-	fmt.Fprintln(w, "\nTargets (issue 7)")
+	fmt.Fprintln(w, "\nTargets of the default configuration")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range r.Targets {
 		mark := "not met"

@@ -8,7 +8,7 @@ import (
 	"github.com/verdictrisk/verdict/bench/sim"
 )
 
-// Target is one of the detection-quality targets of issue 7 and where the
+// Target is one of the project's detection-quality targets and where the
 // run stands against it.
 type Target struct {
 	Name string `json:"name"`

@@ -26,7 +26,7 @@ func TestEvalFixture(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	for _, want := range []string{"Detection quality", "120 users over 7 days", "credential_stuffing",
-		"Targets (issue 7)"} {
+		"Targets of the default configuration"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

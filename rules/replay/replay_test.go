@@ -197,7 +197,7 @@ func TestStricterStuffingRule(t *testing.T) {
 	}
 	var text bytes.Buffer
 	rep.WriteText(&text, "sample")
-	for _, want := range []string{"Changed decisions: ", "allow -> deny", "+credential-stuffing-ip",
+	for _, want := range []string{"Changed decisions: ", "-> deny", "+credential-stuffing-ip",
 		"+credential_stuffing", "credential_stuffing", "legitimate"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, &text)
