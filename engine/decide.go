@@ -46,6 +46,10 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	}
 	tenantKey := dedupeKey(ev)
 	if prev := e.dedupe.get(tenantKey, now); prev != nil && !o.DryRun {
+		if err := prev.reused(ev); err != nil {
+			e.met.idReused.Inc()
+			return nil, err
+		}
 		d := prev.decision()
 		d.TookUS = float64(time.Since(start).Nanoseconds()) / 1e3
 		e.met.repeated.Inc()
@@ -86,7 +90,9 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 		if ev.Type == TypeLogin && ev.Outcome == OutcomeSucceeded && d.Action == rules.Allow {
 			e.habits.observe(ev.Tenant, s.Device.ClientData)
 		}
-		e.dedupe.put(tenantKey, d, now)
+		if tenantKey != "" {
+			e.dedupe.put(tenantKey, d, eventDigest(ev), now)
+		}
 	}
 	d.TookUS = float64(time.Since(start).Nanoseconds()) / 1e3
 	e.met.observe(d, time.Since(start))

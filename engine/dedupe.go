@@ -42,12 +42,44 @@ type remembered struct {
 	reasons, shadow                    []Reason
 	missing                            []string
 	at                                 time.Time
+	// digest identifies the event the id was first used for (eventDigest);
+	// 0 when unknown (a decision restored from the decisions topic).
+	digest uint64
 }
 
-func remember(d *Decision) *remembered {
+func remember(d *Decision, digest uint64) *remembered {
 	return &remembered{id: d.ID, eventID: d.EventID, rulesVersion: d.RulesVersion,
 		userKey: d.userKey, action: uint8(d.Action), score: d.Score, reasons: d.Reasons,
-		shadow: d.Shadow, missing: d.Missing, at: d.Time}
+		shadow: d.Shadow, missing: d.Missing, at: d.Time, digest: digest}
+}
+
+// eventDigest identifies an event well enough to tell a retry of it from
+// another event that reuses its id: what happened, to whom, from where. The
+// time is left out, since some clients stamp a retry anew.
+func eventDigest(ev *Event) uint64 {
+	var h xxhash.Digest
+	h.Reset()
+	for _, f := range [...]string{ev.Type, ev.Outcome, ev.User.ID, ev.User.Email, ev.User.Login,
+		ev.IP, ev.Device.ID} {
+		h.WriteString(f)
+		h.WriteString("\x00")
+	}
+	return h.Sum64() | 1 // never 0, which means unknown
+}
+
+// CodeIDReused is the error code of an event whose id was used within the
+// dedupe window for a different event.
+const CodeIDReused = "id_reused"
+
+// reused reports whether the remembered decision belongs to another event
+// than ev, and the error to answer it with.
+func (r *remembered) reused(ev *Event) error {
+	if r.digest == 0 || r.digest == eventDigest(ev) {
+		return nil
+	}
+	return &FieldError{Code: CodeIDReused, Field: "id", Message: "this id was used for a " +
+		"different event within the last dedupe window (type, outcome, user, ip or device " +
+		"differ); give every event its own id, and a retry the same id and content"}
 }
 
 // decision rebuilds the decision; its signals are not kept.
@@ -88,8 +120,8 @@ func (d *dedupe) get(key string, now time.Time) *remembered {
 	return s.old[key]
 }
 
-func (d *dedupe) put(key string, dec *Decision, now time.Time) {
-	r := remember(dec)
+func (d *dedupe) put(key string, dec *Decision, digest uint64, now time.Time) {
+	r := remember(dec, digest)
 	if d == nil || key == "" {
 		return
 	}
@@ -148,6 +180,6 @@ func (e *Engine) Remember(tenant, userKey string, d *Decision) bool {
 	}
 	c := *d
 	c.tenant, c.userKey = tenant, userKey
-	e.dedupe.put(key, &c, now)
+	e.dedupe.put(key, &c, 0, now)
 	return true
 }

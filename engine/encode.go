@@ -62,6 +62,11 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 			b = append(b, sh...)
 		}
 	}
+	if d.Repeated {
+		// A repeat's signals are not kept (dedupe.go): say nothing rather
+		// than show zeros.
+		return append(b, '}')
+	}
 	b = append(b, `,"signals":`...)
 	b = setPlan().append(b, reflect.ValueOf(&d.Signals).Elem())
 	b = b[:len(b)-1] // reopen the signals object for the counts by name

@@ -47,7 +47,6 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	d.Signals.RBA.Score = 3.5e22
 	d.Shadow = []engine.Reason{{Code: "c", Rule: "r", Score: 5, Action: rules.Deny}}
 	d.Reasons = []engine.Reason{{Code: "a", Rule: "b", Score: 1, Message: "m"}}
-	d.Repeated = true
 	d.Explain = []engine.RuleResult{{Rule: "b", Matched: true, TookNS: 40,
 		Reads: map[string]any{"ip.country": "BR", "velocity.x": 3}}}
 	d.ShadowSet = &engine.ShadowSetResult{RulesVersion: "v2", Action: rules.StepUp, Score: 55,
@@ -64,6 +63,15 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `\u003c&`) && !strings.Contains(string(out), `\u003c\u0026`) {
 		t.Errorf("< and & are not escaped: %s", out)
+	}
+	// A repeat carries no signals: they are not kept.
+	d.Repeated = true
+	got = map[string]any{}
+	if err := json.Unmarshal(d.AppendJSON(nil), &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["signals"]; ok || got["repeated"] != true || got["action"] != "allow" {
+		t.Errorf("a repeated decision's JSON: %v", got)
 	}
 }
 

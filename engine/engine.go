@@ -32,6 +32,7 @@
 //	shadow_set_disagreements_total{live_action,shadow_action}
 //	shadow_set_rule_matches_total{rule}  rules of the shadow rule set matched
 //	events_repeated_total                events answered from the dedupe memory
+//	events_id_reused_total               events refused: their id named another event
 //	signal_missing_total{family}         decisions made without a signal family
 package engine
 

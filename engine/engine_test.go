@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,6 +229,37 @@ func TestRepeatedEventIsNotCountedTwice(t *testing.T) {
 	third := f.decide(t, ev{id: "evt-2", user: "dave", ip: ip, outcome: "failed"})
 	if got := third.Velocity()["failed_logins_per_ip"]; got != 2 {
 		t.Errorf("failed_logins_per_ip = %d after two distinct events and a repeat, want 2", got)
+	}
+}
+
+// TestReusedIDIsRefused: an id used again for another event (another user,
+// address or outcome) is refused with id_reused rather than answered with
+// the first event's decision; a true retry, even re-stamped, is answered.
+func TestReusedIDIsRefused(t *testing.T) {
+	f := newFixture(t)
+	ip := f.ip("Tokyo")
+	first := f.decide(t, ev{id: "evt-r", user: "erin", ip: ip, outcome: "succeeded"})
+	retry := f.decide(t, ev{id: "evt-r", user: "erin", ip: ip, outcome: "succeeded", at: time.Second})
+	if !retry.Repeated || retry.ID != first.ID {
+		t.Fatalf("a re-stamped retry got a new decision")
+	}
+	for _, other := range []ev{
+		{id: "evt-r", user: "mallory", ip: ip, outcome: "succeeded"},
+		{id: "evt-r", user: "erin", ip: f.ip("Berlin"), outcome: "succeeded"},
+		{id: "evt-r", user: "erin", ip: ip, outcome: "failed"},
+		{id: "evt-r", typ: "signup", user: "erin", ip: ip},
+	} {
+		raw, _ := json.Marshal(map[string]any{"id": other.id, "type": cmp.Or(other.typ, "login"),
+			"outcome": other.outcome, "ip": other.ip, "user": map[string]any{"id": other.user}})
+		var event engine.Event
+		if err := engine.DecodeEvent(raw, &event); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.eng.Decide(context.Background(), &event)
+		var fe *engine.FieldError
+		if !errors.As(err, &fe) || fe.Code != engine.CodeIDReused || fe.Field != "id" {
+			t.Errorf("%s: err = %v, want id_reused on field id", raw, err)
+		}
 	}
 }
 

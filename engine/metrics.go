@@ -15,6 +15,7 @@ type metrics struct {
 	reasons      *prometheus.CounterVec
 	ruleErrors   *prometheus.CounterVec
 	repeated     prometheus.Counter
+	idReused     prometheus.Counter
 	missing      *prometheus.CounterVec
 	storeErrors  prometheus.Counter
 	badForwarded prometheus.Counter
@@ -44,6 +45,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "verdict_events_repeated_total",
 			Help: "Events whose id was seen before and that were answered with the first decision.",
 		}),
+		idReused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "verdict_events_id_reused_total",
+			Help: "Events refused because their id was used for a different event within the dedupe window.",
+		}),
 		missing: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_signal_missing_total",
 			Help: "Decisions made without a signal family, by family.",
@@ -64,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.decisions, m.latency, m.reasons, m.ruleErrors, m.repeated,
-			m.missing, m.storeErrors, m.badForwarded)
+			m.idReused, m.missing, m.storeErrors, m.badForwarded)
 	}
 	return m
 }

@@ -312,6 +312,8 @@ func (s *Server) putBuf(b *bytes.Buffer) {
 func (s *Server) badEvent(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *engine.FieldError
 	switch {
+	case errors.As(err, &fe) && fe.Code == engine.CodeIDReused:
+		s.fail(w, r, http.StatusConflict, fe)
 	case errors.As(err, &fe):
 		s.fail(w, r, http.StatusBadRequest, fe)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

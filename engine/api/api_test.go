@@ -82,6 +82,12 @@ func TestDecide(t *testing.T) {
 		d.Signals.IP.Country != "US" || d.Signals.IP.ASN != 7922 {
 		t.Errorf("decision: %s", body)
 	}
+	// The same id on another event is a conflict, not the first answer.
+	code, body = post(t, srv.URL+"/v1/decide", "application/json",
+		`{"id":"e1","type":"signup","ip":"`+ip+`","user":{"email":"x@example.com"}}`)
+	if code != http.StatusConflict || !strings.Contains(string(body), `"code":"id_reused"`) {
+		t.Errorf("reused id: %d %s", code, body)
+	}
 }
 
 func TestExplain(t *testing.T) {
