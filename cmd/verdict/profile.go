@@ -116,10 +116,11 @@ func profileFlags(w io.Writer) *flag.FlagSet {
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
-	fs.String("url", def, "address of a running verdictd (default $VERDICT_URL or this)")
+	fs.String("url", def, "address of a running verdictd ($VERDICT_URL overrides the default)")
 	fs.String("state", "", "state folder of a stopped verdictd; when set, --url is not used")
 	fs.String("tenant", "", "the user's tenant")
-	fs.String("token-file", "", "file with verdictd's admin token (default $VERDICT_ADMIN_TOKEN)")
+	fs.String("token-file", "", "file with verdictd's admin token (default: $VERDICT_ADMIN_TOKEN, "+
+		"else "+defaultTokenFile+" when it exists, as make run writes it)")
 	return fs
 }
 
@@ -172,9 +173,19 @@ func (o profileOpts) online(ctx context.Context, verb string) (any, error) {
 	return out, nil
 }
 
+// defaultTokenFile is where make run keeps verdictd's admin token.
+const defaultTokenFile = "state/admin-token"
+
 func (o profileOpts) token() (string, error) {
 	if o.tokenFile == "" {
-		return os.Getenv("VERDICT_ADMIN_TOKEN"), nil
+		if tok := os.Getenv("VERDICT_ADMIN_TOKEN"); tok != "" {
+			return tok, nil
+		}
+		b, err := os.ReadFile(defaultTokenFile)
+		if err != nil {
+			return "", nil // no token: verdictd answers 401 if it wants one
+		}
+		return strings.TrimSpace(string(b)), nil
 	}
 	b, err := os.ReadFile(o.tokenFile)
 	if err != nil {

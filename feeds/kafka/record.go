@@ -51,14 +51,13 @@ const (
 	OriginHTTP  = "http"
 )
 
-// decisionKey is the key of a decision record: the user id, else the login
-// name (the user's login or e-mail), else the IP address. Decisions about
-// one user so land on one partition, in order.
-func decisionKey(ev *engine.Event) []byte {
-	for _, k := range []string{ev.User.ID, ev.User.Login, ev.User.Email} {
-		if k != "" {
-			return []byte(k)
-		}
+// decisionKey is the key of a decision record: the user key the engine
+// keeps the user's state under — the user id, else the normalised e-mail,
+// else the login name — else the IP address. Decisions about one user so
+// land on one partition, in order, however the address was spelt.
+func decisionKey(ev *engine.Event, d *engine.Decision) []byte {
+	if k := d.UserKey(); k != "" {
+		return []byte(k)
 	}
 	return []byte(ev.IP)
 }
@@ -75,7 +74,7 @@ func decisionRecord(topic string, ev *engine.Event, d *engine.Decision, origin s
 	if d.Repeated {
 		hs = appendHeader(hs, HeaderRepeated, "true")
 	}
-	return &kgo.Record{Topic: topic, Key: decisionKey(ev), Value: d.AppendJSON(nil), Headers: hs}
+	return &kgo.Record{Topic: topic, Key: decisionKey(ev, d), Value: d.AppendJSON(nil), Headers: hs}
 }
 
 // withSource adds where the event record was read to a record made for it.
