@@ -273,7 +273,14 @@ func (t *template) render(v *vm.VM, env any) string {
 func formatValue(v any) string {
 	switch x := v.(type) {
 	case float64:
-		return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64)
+		// One decimal; below 1, two significant digits, so that 0.04 h
+		// does not read "0 h" (at most six decimals).
+		digits := 1
+		if a := math.Abs(x); a > 0 && a < 1 {
+			digits = min(1-int(math.Floor(math.Log10(a))), 6)
+		}
+		p := math.Pow(10, float64(digits))
+		return strconv.FormatFloat(math.Round(x*p)/p, 'f', -1, 64)
 	case string:
 		return x
 	case []string:

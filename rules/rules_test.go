@@ -280,6 +280,12 @@ rules:
 	if diff := cmp.Diff([]string{"velocity.fails", "velocity.users"}, s.Rules[0].Reads); diff != "" {
 		t.Errorf("reads (-want +got):\n%s", diff)
 	}
+	for x, want := range map[float64]string{0.042: "0.042", 0.5: "0.5", 0.0000001: "0", -0.25: "-0.25",
+		3: "3", 12.96: "13", 0: "0"} {
+		if got := formatValue(x); got != want {
+			t.Errorf("formatValue(%v) = %q, want %q", x, got, want)
+		}
+	}
 }
 
 func TestMissingFamily(t *testing.T) {

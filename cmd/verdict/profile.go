@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -84,14 +85,24 @@ func profileCmd(ctx context.Context, args []string, s stdio) int {
 		s.errorf("profile %s: %v", verb, err)
 		return exitFail
 	}
-	enc := json.NewEncoder(s.out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err == nil {
+		_, err = s.out.Write(append(numberArrays.ReplaceAllFunc(b, oneLine), '\n'))
+	}
+	if err != nil {
 		s.errorf("write: %v", err)
 		return exitFail
 	}
 	return exitOK
 }
+
+// numberArrays matches an indented JSON array of numbers, such as the
+// 168 hours of the week, which read better on one line.
+var numberArrays = regexp.MustCompile(`\[\s*-?[0-9][0-9.e+-]*(?:,\s*-?[0-9][0-9.e+-]*)*\s*\]`)
+
+func oneLine(b []byte) []byte { return spaces.ReplaceAll(b, nil) }
+
+var spaces = regexp.MustCompile(`\s+`)
 
 // parseInterspersed parses flags given before or after the arguments and
 // returns the arguments; an argument that starts with "-" goes after "--".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,9 @@ func TestProfileOffline(t *testing.T) {
 	}
 	if p := decodeOut(t, out)["profile"].(map[string]any); p["key"] != "u1" || p["logins"] != 1.0 {
 		t.Errorf("show: %s", out)
+	}
+	if !regexp.MustCompile(`"hour_of_week": \[0,0,[0-9,]+\]`).MatchString(out) {
+		t.Errorf("the hours of the week are not on one line:\n%s", out)
 	}
 	code, out, stderr = runCLI("profile", "delete", "u1", "--state", state)
 	if code != exitOK {

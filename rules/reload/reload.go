@@ -183,18 +183,22 @@ func (m *Manager) Reload(trigger string) Report {
 	rep.Version, rep.Warnings = set.Version, warnings(set)
 	if m.running != nil && set.Version == m.running.Version && m.status.Source == "files" {
 		rep.Result = Unchanged
+		recovered := m.status.LastError != nil
 		m.status.LastError = nil
 		m.status.LastSuccess = now
 		m.met.success(now)
 		m.met.result(Unchanged)
 		// A file change that changes nothing (an editor's swap file) is
-		// not worth a line; a reload someone asked for is.
-		lvl := slog.LevelInfo
-		if trigger == TriggerFiles {
+		// not worth a line; a reload someone asked for is, and so is the
+		// end of a failure (the broken file was taken out again).
+		lvl, msg := slog.LevelInfo, "rules unchanged"
+		switch {
+		case recovered:
+			msg = "rules load again; the running set was kept and is unchanged"
+		case trigger == TriggerFiles:
 			lvl = slog.LevelDebug
 		}
-		m.log.Log(context.Background(), lvl, "rules unchanged", "trigger", trigger,
-			"version", set.Version)
+		m.log.Log(context.Background(), lvl, msg, "trigger", trigger, "version", set.Version)
 		return rep
 	}
 	m.opts.Apply(set)

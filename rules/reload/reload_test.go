@@ -3,6 +3,7 @@ package reload
 import (
 	"context"
 	"os"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -213,4 +214,33 @@ func TestWatchReloadsOnChange(t *testing.T) {
 	}
 	os.Remove(filepath.Join(f.dir, "new.yaml"))
 	waitFor("the broken file's removal", func() bool { return len(f.m.Status().LastError) == 0 })
+}
+
+// TestRecoveryIsLogged: taking a broken file out again brings back the set
+// that was running; the log says so, rather than leaving the failure as
+// its last word.
+func TestRecoveryIsLogged(t *testing.T) {
+	f := newFixture(t, "r.yaml", good)
+	var log strings.Builder
+	f.m.opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	f.m.log = f.m.opts.Logger
+	if _, err := f.m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.write(t, "broken.yaml", "rules: [")
+	if rep := f.m.Reload(TriggerFiles); rep.Result != Failed {
+		t.Fatalf("broken file: %+v", rep)
+	}
+	if err := os.Remove(filepath.Join(f.dir, "broken.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if rep := f.m.Reload(TriggerFiles); rep.Result != Unchanged {
+		t.Fatalf("after removing it: %+v", rep)
+	}
+	if !strings.Contains(log.String(), "rules load again") {
+		t.Errorf("the recovery is not logged:\n%s", log.String())
+	}
+	if gauge(t, f.reg, "verdict_rules_last_reload_successful") != 1 {
+		t.Error("recovery not reported in the metric")
+	}
 }

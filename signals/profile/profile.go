@@ -14,7 +14,11 @@
 package profile
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -75,7 +79,43 @@ type Profile struct {
 	// Aliases are hashes of the user's other identifiers (normalised
 	// e-mail, login name) as velocity counters hash keys, so that erasure
 	// finds counter entries kept under them.
-	Aliases []uint64 `json:"aliases,omitempty"`
+	Aliases Hashes `json:"aliases,omitempty"`
+}
+
+// Hashes are 64-bit hashes. JSON carries them as decimal strings, since
+// readers in JavaScript (and jq) lose integers above 2^53; numbers, as
+// profiles written before were, are read too.
+type Hashes []uint64
+
+// MarshalJSON implements json.Marshaler.
+func (h Hashes) MarshalJSON() ([]byte, error) {
+	b := []byte{'['}
+	for i, v := range h {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, strconv.FormatUint(v, 10))
+	}
+	return append(b, ']'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (h *Hashes) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(Hashes, 0, len(raw))
+	for _, r := range raw {
+		text := strings.Trim(string(r), `"`)
+		v, err := strconv.ParseUint(text, 10, 64)
+		if err != nil {
+			return fmt.Errorf("hash %s: %w", r, err)
+		}
+		out = append(out, v)
+	}
+	*h = out
+	return nil
 }
 
 // Seen is one remembered value (a device id, a country code, an AS number, a

@@ -1,8 +1,10 @@
 package profile
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +201,33 @@ func TestStoreEvictsCleanProfiles(t *testing.T) {
 	}
 	if n := s.Len(); n > 128+2*numShards {
 		t.Errorf("%d profiles cached, bound is about 128", n)
+	}
+}
+
+// TestHashesJSON: alias hashes are written as strings, so JavaScript
+// readers keep every bit, and read back from strings and from the numbers
+// older profiles hold.
+func TestHashesJSON(t *testing.T) {
+	p := Profile{Aliases: Hashes{13987820106878992670, 7}}
+	b, err := json.Marshal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"aliases":["13987820106878992670","7"]`) {
+		t.Errorf("aliases in JSON: %s", b)
+	}
+	for _, in := range []string{`{"aliases":["13987820106878992670","7"]}`,
+		`{"aliases":[13987820106878992670,7]}`} {
+		var back Profile
+		if err := json.Unmarshal([]byte(in), &back); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if len(back.Aliases) != 2 || back.Aliases[0] != 13987820106878992670 || back.Aliases[1] != 7 {
+			t.Errorf("%s read back as %v", in, back.Aliases)
+		}
+	}
+	var bad Profile
+	if err := json.Unmarshal([]byte(`{"aliases":["x"]}`), &bad); err == nil {
+		t.Error("a hash that is not a number was accepted")
 	}
 }
