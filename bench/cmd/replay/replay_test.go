@@ -152,3 +152,38 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayAnswersChallenges: a stepped-up login is followed by its
+// challenge, so the device the customer proved is known at their next
+// login; the summary counts the challenges.
+func TestReplayAnswersChallenges(t *testing.T) {
+	url, _ := benchtest.Server(t)
+	at := time.Now().UTC().Add(-48 * time.Hour)
+	line := func(n int, ip, dev string) string {
+		return `{"label":{"kind":"legit","decisive":true},"event":{"id":"ch-` + strconv.Itoa(n) +
+			`","type":"login","outcome":"succeeded","ip":"` + ip + `","time":"` +
+			at.Add(time.Duration(n)*time.Hour).Format(time.RFC3339) + `","user":{"id":"u-ch"},` +
+			`"user_agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, ` +
+			`like Gecko) Chrome/142.0.0.0 Safari/537.36",` +
+			`"device":{"id":"` + dev + `","timezone":"Europe/Berlin","screen":"1920x1080"}}}`
+	}
+	stream := strings.Join([]string{line(0, "93.192.0.7", "laptop"), line(1, "93.192.9.7", "phone"),
+		line(2, "93.192.9.7", "phone")}, "\n")
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	if err := os.WriteFile(path, []byte(stream+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	items, err := readFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := replay(context.Background(), config{url: url, in: path, concurrency: 1,
+		timeout: 5 * time.Second}, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.challenges != 1 || sum.legit.stepUp != 1 || sum.legit.allow != 2 {
+		t.Errorf("challenges %d, legit %+v; want one step-up, its challenge, then the phone known",
+			sum.challenges, sum.legit)
+	}
+}

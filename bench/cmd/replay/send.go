@@ -27,6 +27,9 @@ type item struct {
 	labelled bool
 	body     []byte // the event, exactly as in the file
 	key      string // the user the event is about, for ordering
+	// challengeable is true for a succeeded login or a signup: when the
+	// server steps it up, the auth server asks for a second factor.
+	challengeable bool
 }
 
 // result is what the server answered for one item.
@@ -35,6 +38,9 @@ type result struct {
 	rtt    time.Duration
 	body   []byte // the answer, kept for errors only
 	d      decision
+	// challenged is true when a challenge result was reported after a
+	// step-up (challenge.go).
+	challenged bool
 }
 
 // decision is the part of the engine's decision the summary reads.
@@ -89,13 +95,16 @@ func parseLine(line []byte) (item, error) {
 		return item{}, errors.New(`no "event" object`)
 	}
 	var who struct {
-		User struct{ ID, Email, Login string } `json:"user"`
-		IP   string                            `json:"ip"`
+		Type    string                            `json:"type"`
+		Outcome string                            `json:"outcome"`
+		User    struct{ ID, Email, Login string } `json:"user"`
+		IP      string                            `json:"ip"`
 	}
 	// A malformed event is still sent: the server's answer to it is part
 	// of what a replay shows.
 	_ = json.Unmarshal(rec.Event, &who)
-	it := item{body: rec.Event, labelled: rec.Label != nil}
+	it := item{body: rec.Event, labelled: rec.Label != nil,
+		challengeable: who.Type == "signup" || who.Type == "login" && who.Outcome == "succeeded"}
 	if rec.Label != nil {
 		it.label = *rec.Label
 	}
@@ -161,9 +170,9 @@ func (s *sender) send(ctx context.Context, body []byte) (result, error) {
 // queue would let one worker fall hours of event time behind the others,
 // and the engine's velocity counters drop events that arrive later than
 // their window. The first transport error stops the replay and is returned
-// with the summary of what was answered.
-//
-// TODO: follow a step_up with the challenge event (legit passes, attacker fails).
+// with the summary of what was answered. A stepped-up labelled login or
+// signup is followed by its challenge result (answerChallenge), on the same
+// worker, so the user's next event sees what the challenge taught.
 func replay(parent context.Context, c config, items []item) (*summary, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -183,6 +192,9 @@ func replay(parent context.Context, c config, items []item) (*summary, error) {
 					continue // drain without sending
 				}
 				res, err := s.send(ctx, items[i].body)
+				if err == nil {
+					res.challenged, err = s.answerChallenge(ctx, &items[i], &res)
+				}
 				if err != nil {
 					once.Do(func() { sendErr = fmt.Errorf("line %d: %w", items[i].line, err) })
 					cancel()

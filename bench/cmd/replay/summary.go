@@ -48,6 +48,7 @@ type summary struct {
 	// decided counts 200 answers, repeats those among them that the
 	// server answered from its dedupe memory.
 	decided, repeats       int
+	challenges             int // challenge results reported after step-ups
 	rejected, serverErrors int
 	notSent                int
 	actions, reasons       map[string]int
@@ -84,6 +85,9 @@ func (s *summary) add(it *item, res *result) {
 		return
 	}
 	s.decided++
+	if res.challenged {
+		s.challenges++
+	}
 	s.rtt = append(s.rtt, res.rtt)
 	s.tookUS = append(s.tookUS, res.d.TookUS)
 	if res.d.Repeated {
@@ -128,6 +132,10 @@ func (s *summary) print(w io.Writer) {
 		rate, s.cfg.concurrency)
 	fmt.Fprintf(w, "  decided %d, rejected (4xx) %d, server errors (5xx) %d, not sent %d\n",
 		s.decided, s.rejected, s.serverErrors, s.notSent)
+	if s.challenges > 0 {
+		fmt.Fprintf(w, "  %d step-ups were answered as the auth server would: a challenge passed "+
+			"by the customer or failed by the attacker\n", s.challenges)
+	}
 	if s.repeats > 0 {
 		fmt.Fprintf(w, "  %d answers were repeats: the server had seen these event ids and "+
 			"answered with its first decision\n", s.repeats)
