@@ -38,11 +38,8 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 	}
 	start := time.Now()
 	now := e.opts.Now()
-	if err := ev.Validate(now); err != nil {
+	if err := ev.validate(now, e.opts.MaxFutureSkew); err != nil {
 		return nil, err
-	}
-	if ev.at.Sub(now) > e.opts.MaxFutureSkew {
-		ev.at = now
 	}
 	tenantKey := dedupeKey(ev)
 	if prev := e.dedupe.get(tenantKey, now); prev != nil && !o.DryRun {

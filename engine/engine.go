@@ -129,7 +129,9 @@ type Options struct {
 	// When it is reached the older half is forgotten early. Default 500,000.
 	DedupeMax int
 	// MaxFutureSkew is how far ahead of the receive time an event time may
-	// be; a later time is replaced by the receive time. Default 5m.
+	// be; a later time is replaced by the receive time. It is also how far
+	// after the event time user.created_at may be; a later one is refused.
+	// Default 5m.
 	MaxFutureSkew time.Duration
 	// HabitMinLogins is how many allowed successful logins of a tenant the
 	// engine sees before it reports what they usually look like
@@ -163,7 +165,7 @@ func (o *Options) defaults() {
 		o.SeenUsersWindow = 30 * 24 * time.Hour
 	}
 	if o.MaxFutureSkew == 0 {
-		o.MaxFutureSkew = 5 * time.Minute
+		o.MaxFutureSkew = defaultFutureSkew
 	}
 	if o.HabitMinLogins <= 0 {
 		o.HabitMinLogins = 200

@@ -42,6 +42,16 @@ const (
 	maxForwardedLen = 4096
 )
 
+// minTime is the earliest event time and account creation time accepted.
+// An earlier one is a client's fault (a zero value, a Unix time of 0, a
+// two-digit year) rather than a login, and it would corrupt what profiles
+// keep, where times are Unix seconds and 0 means "never".
+var minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// defaultFutureSkew is Validate's allowed clock skew (Options.MaxFutureSkew
+// of the engine).
+const defaultFutureSkew = 5 * time.Minute
+
 // Event is one authentication event as an auth server reports it. The JSON
 // form is the same over HTTP and Kafka; DecodeEvent reads it strictly.
 type Event struct {
@@ -120,9 +130,17 @@ func (u *User) CreatedTime() time.Time { return u.created }
 func (e *Event) SetAddr(a netip.Addr) { e.addr = a }
 
 // Validate checks every field, parses the IP and times, and fills the
-// defaults: outcome "attempted", time = received. It returns the first
-// problem as a *FieldError.
+// defaults: outcome "attempted", time = received (also for a time more than
+// five minutes ahead of received). It returns the first problem as a
+// *FieldError.
 func (e *Event) Validate(received time.Time) error {
+	return e.validate(received, defaultFutureSkew)
+}
+
+// validate is Validate with the engine's allowed clock skew: how far ahead
+// of received an event time may be before received replaces it, and how far
+// after the event the account's creation time may be.
+func (e *Event) validate(received time.Time, skew time.Duration) error {
 	e.received = received
 	if err := e.validateIdentity(); err != nil {
 		return err
@@ -133,7 +151,7 @@ func (e *Event) Validate(received time.Time) error {
 	if err := e.validateClient(); err != nil {
 		return err
 	}
-	return e.validateTimes(received)
+	return e.validateTimes(received, skew)
 }
 
 func (e *Event) validateIdentity() error {
@@ -202,25 +220,44 @@ func (e *Event) validateClient() error {
 	return nil
 }
 
-func (e *Event) validateTimes(received time.Time) error {
+func (e *Event) validateTimes(received time.Time, skew time.Duration) error {
 	e.at = received
 	if e.Time != "" {
-		t, err := time.Parse(time.RFC3339Nano, e.Time)
+		t, err := parseTime("time", e.Time)
 		if err != nil {
-			return invalid("time", "%q is not an RFC 3339 time such as "+
-				"2026-12-03T10:00:00Z", clip(e.Time))
+			return err
 		}
-		e.at = t
+		if t.Sub(received) <= skew {
+			e.at = t
+		}
 	}
 	if e.User.CreatedAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, e.User.CreatedAt)
+		t, err := parseTime("user.created_at", e.User.CreatedAt)
 		if err != nil {
-			return invalid("user.created_at", "%q is not an RFC 3339 time",
-				clip(e.User.CreatedAt))
+			return err
+		}
+		if t.Sub(e.at) > skew {
+			return invalid("user.created_at", "%q is after the event's time %s: an account "+
+				"cannot log in before it exists", clip(e.User.CreatedAt),
+				e.at.UTC().Format(time.RFC3339))
 		}
 		e.User.created = t
 	}
 	return nil
+}
+
+// parseTime reads an RFC 3339 time no earlier than minTime.
+func parseTime(field, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return t, invalid(field, "%q is not an RFC 3339 time such as "+
+			"2026-12-03T10:00:00Z", clip(v))
+	}
+	if t.Before(minTime) {
+		return t, invalid(field, "%q is before %s: not a plausible time (a zero or "+
+			"default value?)", clip(v), minTime.Format(time.DateOnly))
+	}
+	return t, nil
 }
 
 // Header returns the value of the header with the given lower-case name.

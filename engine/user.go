@@ -44,7 +44,9 @@ func (e *Engine) remember(ev *Event, s *signals.Set, dry bool, u *userStep) {
 	e.rbaLogin(ev, s, &u.login)
 	e.countDeviceUsers(ev, s, u.seed, dry)
 	if !ev.User.created.IsZero() {
-		s.User.AgeDays = ev.at.Sub(ev.User.created).Hours() / 24
+		// Validate allows a creation time up to the clock skew after the
+		// event: such an account is new, not of negative age.
+		s.User.AgeDays = max(ev.at.Sub(ev.User.created).Hours()/24, 0)
 	}
 	if s.User.Key == "" {
 		return
@@ -68,12 +70,12 @@ func (e *Engine) userSignals(ev *Event, s *signals.Set, u *userStep) {
 	if p == nil {
 		return
 	}
-	if s.User.AgeDays == 0 {
+	if ev.User.created.IsZero() {
 		s.User.AgeDays = p.Age(ev.at).Hours() / 24
 	}
 	s.User.Logins = p.Logins
 	s.User.Known = p.Known()
-	s.User.Risky = p.RiskUntil > ev.at.Unix()
+	s.User.Risky = p.RiskyAt(ev.at)
 	if !p.Known() {
 		return
 	}

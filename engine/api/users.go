@@ -70,7 +70,7 @@ func (s *Server) userProfile(w http.ResponseWriter, r *http.Request) {
 		p.Lessons[i] = strings.TrimPrefix(k, tenant+"\x00")
 	}
 	v := profileView{User: user, Tenant: tenant, Profile: p}
-	if p.RiskUntil > time.Now().Unix() {
+	if p.RiskyAt(time.Now()) {
 		t := time.Unix(p.RiskUntil, 0).UTC()
 		v.RiskyUntil = &t
 	}

@@ -170,6 +170,11 @@ type Observation struct {
 // Known reports whether the profile has learnt at least one login.
 func (p *Profile) Known() bool { return p != nil && p.Logins > 0 }
 
+// RiskyAt reports whether the user's logins carry extra risk at t (a failed
+// challenge or a fraud report not long before). RiskUntil 0 is never risky,
+// whatever t is.
+func (p *Profile) RiskyAt(t time.Time) bool { return p.RiskUntil != 0 && p.RiskUntil > t.Unix() }
+
 // HasDevice reports whether the device id has been seen in a successful
 // login or a passed challenge.
 func (p *Profile) HasDevice(id string) bool { return find(p.Devices, id) >= 0 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/verdictrisk/verdict/signals"
 )
 
 var t0 = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC) // a Monday
@@ -92,6 +94,7 @@ func TestTravel(t *testing.T) {
 			p.Lat, p.Lon, p.IPVersion = 48.14, 11.58, 6 // Munich
 			return p
 		}(), false, false},
+		{"late report of an earlier login", &berlin, at(sydney, -20*time.Hour), false, false},
 		{"wide accuracy radii", &Place{At: t0.Unix(), Lat: 52.52, Lon: 13.405, AccuracyKm: 500, HasGeo: true, IPVersion: 4},
 			func() Place { p := at(berlin, time.Minute); p.Lat, p.Lon, p.AccuracyKm = 48.85, 2.35, 500; return p }(), false, false},
 	}
@@ -106,6 +109,40 @@ func TestTravel(t *testing.T) {
 	got := Travel(&berlin, at(sydney, 10*time.Hour), DefaultTravel)
 	if got.Km < 16000 || got.Km > 16200 || got.Hours != 10 {
 		t.Errorf("berlin-sydney = %+v", got)
+	}
+	// An event stamped before the last login has no travel signals at all.
+	if got := Travel(&berlin, at(sydney, -20*time.Hour), DefaultTravel); got != (signals.Travel{}) {
+		t.Errorf("late report = %+v, want no travel", got)
+	}
+}
+
+// TestLateLoginKeepsTheLastPlace: a login learnt after a later one (a late
+// report) counts, but the last login stays the later one.
+func TestLateLoginKeepsTheLastPlace(t *testing.T) {
+	var p Profile
+	p.Learn(obs(t0, "dev1", "GB"))
+	late := obs(t0.Add(-20*time.Hour), "dev2", "BR")
+	late.Place.Lat, late.Place.Lon = -23.55, -46.63
+	p.Learn(late)
+	if p.Logins != 2 || !p.HasCountry("BR") {
+		t.Errorf("the late login was not learnt: %+v", p)
+	}
+	if p.Last.At != t0.Unix() || p.Last.Country != "GB" {
+		t.Errorf("last = %+v, want the later login in GB", p.Last)
+	}
+	if p.FirstSeen != late.At.Unix() || p.LastSeen != t0.Unix() {
+		t.Errorf("first/last seen = %d/%d", p.FirstSeen, p.LastSeen)
+	}
+}
+
+func TestRiskyAt(t *testing.T) {
+	var p Profile
+	if p.RiskyAt(time.Unix(-30, 0)) || p.RiskyAt(time.Time{}) {
+		t.Error("a profile never marked risky is risky before 1970")
+	}
+	p.RiskUntil = t0.Unix()
+	if !p.RiskyAt(t0.Add(-time.Second)) || p.RiskyAt(t0) {
+		t.Error("RiskUntil is not the end of the risky window")
 	}
 }
 

@@ -24,17 +24,20 @@ const earthRadiusKm = 6371.0
 
 // Travel compares the place of this login with the last successful one.
 // Nothing is reported when either place is unknown or only a country
-// centroid. A hop through a hosting, VPN or Tor network is reported as
+// centroid, nor for an event older than the last login (a late report):
+// the user was not travelling from the later login to the earlier one,
+// and without the logins in between the hop says nothing. A hop through a hosting, VPN or Tor network is reported as
 // anonymous rather than as travel. A hop between a user's IPv4 and IPv6
 // addresses inside one country is not travel: the two families of a dual
 // stack line are often placed in different cities.
 func Travel(prev *Place, cur Place, opts TravelOptions) signals.Travel {
 	var t signals.Travel
-	if prev == nil || !prev.HasGeo || !cur.HasGeo || prev.CountryOnly || cur.CountryOnly {
+	if prev == nil || !prev.HasGeo || !cur.HasGeo || prev.CountryOnly || cur.CountryOnly ||
+		cur.At < prev.At {
 		return t
 	}
 	t.Km = HaversineKm(prev.Lat, prev.Lon, cur.Lat, cur.Lon)
-	t.Hours = math.Max(float64(cur.At-prev.At)/3600, 0)
+	t.Hours = float64(cur.At-prev.At) / 3600
 	if prev.Anonymous || cur.Anonymous {
 		t.Anonymous = true
 		return t
