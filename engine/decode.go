@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -70,28 +71,31 @@ func DecodeEvent(data []byte, ev *Event) error {
 		return nil
 	}
 	*ev = Event{}
-	return explain(err)
+	return explain(data, err)
 }
 
-// explain turns a decoding error into a *FieldError.
-func explain(err error) error {
+// explain turns an error decoding data into a *FieldError.
+func explain(data []byte, err error) error {
 	var sem *json.SemanticError
 	var syn *jsontext.SyntacticError
 	switch {
 	case errors.As(err, &sem):
 		field := fieldOf(string(sem.JSONPointer))
-		if errors.Is(sem.Err, json.ErrUnknownName) {
+		switch {
+		case errors.Is(sem.Err, json.ErrUnknownName):
 			return &FieldError{Code: CodeUnknownField, Field: field,
 				Message: "unknown field" + suggestFor(string(sem.JSONPointer))}
-		}
-		if field == "" {
+		case errors.Is(sem.Err, strconv.ErrRange):
+			return &FieldError{Code: CodeInvalidValue, Field: field,
+				Message: "number out of range"}
+		case field == "":
 			return &FieldError{Code: CodeInvalidType,
 				Message: "the event must be a JSON object, not " + kindName(sem.JSONKind)}
 		}
 		return &FieldError{Code: CodeInvalidType, Field: field,
 			Message: fmt.Sprintf("expected %s, got %s", goKind(sem.GoType), kindName(sem.JSONKind))}
 	case errors.As(err, &syn):
-		field := fieldOf(string(syn.JSONPointer))
+		field := fieldOf(syntaxPointer(data, syn))
 		if errors.Is(syn.Err, jsontext.ErrDuplicateName) {
 			return &FieldError{Code: CodeDuplicateField, Field: field,
 				Message: "the field is given twice"}
@@ -104,6 +108,28 @@ func explain(err error) error {
 			Message: fmt.Sprintf("malformed JSON at byte %d: %v", syn.ByteOffset, syn.Err)}
 	}
 	return &FieldError{Code: CodeInvalidJSON, Message: err.Error()}
+}
+
+// syntaxPointer is where a syntax error is. The decoder places an error
+// found after a member's value (`{"x":01}`: the 1 after the 0) in the
+// enclosing object; reading data again token by token up to the error gives
+// the member whose value it follows. A truncated document keeps the
+// decoder's place: nothing follows the last value.
+func syntaxPointer(data []byte, syn *jsontext.SyntacticError) string {
+	ptr := string(syn.JSONPointer)
+	if errors.Is(syn.Err, io.ErrUnexpectedEOF) {
+		return ptr
+	}
+	d := jsontext.NewDecoder(bytes.NewReader(data))
+	for {
+		if _, err := d.ReadToken(); err != nil {
+			break
+		}
+	}
+	if last := string(d.StackPointer()); strings.HasPrefix(last, ptr+"/") {
+		return last
+	}
+	return ptr
 }
 
 // fieldOf turns a JSON Pointer ("/user/email") into a dotted field name.

@@ -329,6 +329,12 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"wrong case", `{"type":"login","IP":"1.2.3.4"}`, "unknown_field", "IP"},
 		{"bad utf8", "{\"type\":\"login\",\"ip\":\"1.2.3.4\",\"tenant\":\"\xff\"}", "invalid_json", "tenant"},
 		{"too long", `{"type":"login","ip":"1.2.3.4","user_agent":"` + strings.Repeat("a", 5000) + `"}`, "too_long", "user_agent"},
+		{"number out of range", `{"type":"login","ip":"1.2.3.4","properties":{"x":1e999999}}`, "invalid_value", "properties.x"},
+		{"number out of range in a list", `{"type":"login","ip":"1.2.3.4","properties":{"x":[1,-1e400]}}`, "invalid_value", "properties.x.1"},
+		{"leading zero", `{"type":"login","ip":"1.2.3.4","properties":{"x":01,"y":2}}`, "invalid_json", "properties.x"},
+		{"leading zero nested", `{"type":"login","ip":"1.2.3.4","properties":{"a":{"x":01}}}`, "invalid_json", "properties.a.x"},
+		{"missing comma", `{"type":"login","ip":"1.2.3.4" "tenant":"t"}`, "invalid_json", "ip"},
+		{"truncated after a value", `{"type":"login","ip":"1.2.3.4",`, "invalid_json", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

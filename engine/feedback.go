@@ -25,7 +25,7 @@ var ErrUnknownEvent = errors.New("no lesson is kept for this event")
 // a *FieldError as DecodeEvent does. The API uses it for its other bodies.
 func DecodeJSON(data []byte, v any) error {
 	if err := json.Unmarshal(data, v, json.RejectUnknownMembers(true)); err != nil {
-		return explain(err)
+		return explain(data, err)
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ import (
 
 // Options configure the API.
 type Options struct {
-	// MaxEventBytes bounds the body of /v1/decide. Default 64 KiB.
+	// MaxEventBytes bounds the body of /v1/decide and each line of
+	// /v1/events. Default 64 KiB.
 	MaxEventBytes int64
 	// MaxBatchBytes bounds the body of /v1/events. Default 16 MiB.
 	MaxBatchBytes int64
@@ -237,7 +238,18 @@ func (r batchResult) appendJSON(b []byte) []byte {
 	return append(b, "}\n"...)
 }
 
+// CodeEventTooLarge is the error of a batch line longer than
+// Options.MaxEventBytes, the limit /v1/decide answers 413 body_too_large
+// to and Kafka dead-letters as record_too_large.
+const CodeEventTooLarge = "event_too_large"
+
 func (s *Server) batchLine(ctx context.Context, n int, line []byte) batchResult {
+	if int64(len(bytes.TrimSpace(line))) > s.opts.MaxEventBytes {
+		s.met.errors.WithLabelValues(CodeEventTooLarge).Inc()
+		return batchResult{Line: n, Error: &engine.FieldError{Code: CodeEventTooLarge,
+			Message: "the event is larger than " + strconv.FormatInt(s.opts.MaxEventBytes, 10) +
+				" bytes, the limit of one event"}}
+	}
 	var ev engine.Event
 	err := engine.DecodeEvent(line, &ev)
 	var d *engine.Decision
