@@ -334,6 +334,10 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"leading zero", `{"type":"login","ip":"1.2.3.4","properties":{"x":01,"y":2}}`, "invalid_json", "properties.x"},
 		{"leading zero nested", `{"type":"login","ip":"1.2.3.4","properties":{"a":{"x":01}}}`, "invalid_json", "properties.a.x"},
 		{"missing comma", `{"type":"login","ip":"1.2.3.4" "tenant":"t"}`, "invalid_json", "ip"},
+		{"email with a nul", `{"type":"login","ip":"1.2.3.4","user":{"email":"x@mailinator.com\u0000"}}`, "invalid_value", "user.email"},
+		{"email with a port", `{"type":"login","ip":"1.2.3.4","user":{"email":"x@mailinator.com:80"}}`, "invalid_value", "user.email"},
+		{"email with an empty label", `{"type":"login","ip":"1.2.3.4","user":{"email":"x@mailinator..com"}}`, "invalid_value", "user.email"},
+		{"email of an at sign", `{"type":"login","ip":"1.2.3.4","user":{"email":"@"}}`, "invalid_value", "user.email"},
 		{"truncated after a value", `{"type":"login","ip":"1.2.3.4",`, "invalid_json", ""},
 	}
 	for _, tc := range tests {

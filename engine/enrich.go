@@ -5,7 +5,6 @@ import (
 
 	"github.com/verdictrisk/verdict/signals"
 	"github.com/verdictrisk/verdict/signals/device"
-	"github.com/verdictrisk/verdict/signals/email"
 	"github.com/verdictrisk/verdict/signals/geo"
 	"github.com/verdictrisk/verdict/signals/network"
 )
@@ -110,15 +109,10 @@ func (e *Engine) enrichDevice(ev *Event, s *signals.Set) {
 	}
 }
 
+// enrichEmail fills the e-mail signals from the address Validate parsed.
 func (e *Engine) enrichEmail(ev *Event, s *signals.Set) {
-	if ev.User.Email == "" {
-		return
-	}
-	a, err := email.Normalize(ev.User.Email)
-	if err != nil {
-		// An address the auth server accepted but we cannot parse is
-		// kept as given, lower-cased, so that it still keys state.
-		s.Email.Normalized = strings.ToLower(strings.TrimSpace(ev.User.Email))
+	a := &ev.User.email
+	if a.Normalized == "" {
 		return
 	}
 	s.Email.Normalized, s.Email.Domain, s.Email.Skeleton = a.Normalized, a.Domain, a.Skeleton

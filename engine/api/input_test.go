@@ -22,6 +22,13 @@ func TestRefusedEvents(t *testing.T) {
 			now.Add(72*time.Hour).Format(time.RFC3339) + `"}`, "invalid_value", "user.created_at"},
 		{"created at the zero time", `"user":{"id":"u1","created_at":"0001-01-01T00:00:00Z"}`,
 			"invalid_value", "user.created_at"},
+		{"e-mail with a nul", `"user":{"email":"x@mailinator.com\u0000"}`, "invalid_value",
+			"user.email"},
+		{"e-mail with a port", `"user":{"email":"x@mailinator.com:80"}`, "invalid_value",
+			"user.email"},
+		{"e-mail with an empty label", `"user":{"email":"x@mailinator..com"}`, "invalid_value",
+			"user.email"},
+		{"e-mail of an at sign", `"user":{"email":"@"}`, "invalid_value", "user.email"},
 		{"number out of range", `"properties":{"x":1e999999}`, "invalid_value", "properties.x"},
 		{"number with a leading zero", `"properties":{"x":01}`, "invalid_json", "properties.x"},
 	}
