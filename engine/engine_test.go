@@ -338,6 +338,9 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"email with a port", `{"type":"login","ip":"1.2.3.4","user":{"email":"x@mailinator.com:80"}}`, "invalid_value", "user.email"},
 		{"email with an empty label", `{"type":"login","ip":"1.2.3.4","user":{"email":"x@mailinator..com"}}`, "invalid_value", "user.email"},
 		{"email of an at sign", `{"type":"login","ip":"1.2.3.4","user":{"email":"@"}}`, "invalid_value", "user.email"},
+		{"header in two cases", `{"type":"login","ip":"1.2.3.4","headers":{"A":"x","a":"y"}}`, "duplicate_field", "headers.a"},
+		{"long header name", `{"type":"login","ip":"1.2.3.4","headers":{"` + strings.Repeat("x", 300) + `":"y"}}`, "too_long", "headers"},
+		{"long header value", `{"type":"login","ip":"1.2.3.4","headers":{"x":"` + strings.Repeat("y", 5000) + `"}}`, "too_long", "headers.x"},
 		{"truncated after a value", `{"type":"login","ip":"1.2.3.4",`, "invalid_json", ""},
 	}
 	for _, tc := range tests {

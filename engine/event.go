@@ -41,6 +41,7 @@ const (
 	maxStringLen    = 1024
 	maxUserAgentLen = 4096
 	maxHeaders      = 64
+	maxHeaderName   = 256
 	maxForwardedLen = 4096
 )
 
@@ -223,10 +224,8 @@ func (e *Event) validateClient() error {
 		return &FieldError{Code: CodeTooLong, Field: "headers",
 			Message: "more than 64 headers"}
 	}
-	for k, v := range e.Headers {
-		if err := checkLen("headers."+clip(k), v, maxUserAgentLen); err != nil {
-			return err
-		}
+	if err := e.validateHeaders(); err != nil {
+		return err
 	}
 	for _, f := range []struct{ name, v string }{
 		{"device.id", e.Device.ID}, {"device.fingerprint", e.Device.Fingerprint},
@@ -236,6 +235,28 @@ func (e *Event) validateClient() error {
 	} {
 		if err := checkLen(f.name, f.v, maxStringLen); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// validateHeaders checks the header names and values. Names are
+// case-insensitive (Header matches them so), so two that differ only in case
+// are one header given twice.
+func (e *Event) validateHeaders() error {
+	for k, v := range e.Headers {
+		if len(k) > maxHeaderName {
+			return &FieldError{Code: CodeTooLong, Field: "headers",
+				Message: "a header name is longer than " + itoa(maxHeaderName) + " bytes"}
+		}
+		if len(v) > maxUserAgentLen || !utf8.ValidString(v) {
+			return checkLen("headers."+clip(k), v, maxUserAgentLen)
+		}
+		for k2 := range e.Headers {
+			if k < k2 && strings.EqualFold(k, k2) {
+				return &FieldError{Code: CodeDuplicateField, Field: "headers." + clip(k2),
+					Message: "the header is given twice: names are case-insensitive"}
+			}
 		}
 	}
 	return nil

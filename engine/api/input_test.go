@@ -29,6 +29,10 @@ func TestRefusedEvents(t *testing.T) {
 		{"e-mail with an empty label", `"user":{"email":"x@mailinator..com"}`, "invalid_value",
 			"user.email"},
 		{"e-mail of an at sign", `"user":{"email":"@"}`, "invalid_value", "user.email"},
+		{"header names in two cases", `"headers":{"Accept-Language":"en","accept-language":"fr"}`,
+			"duplicate_field", "headers.accept-language"},
+		{"long header name", `"headers":{"` + strings.Repeat("x", 300) + `":"y"}`, "too_long",
+			"headers"},
 		{"number out of range", `"properties":{"x":1e999999}`, "invalid_value", "properties.x"},
 		{"number with a leading zero", `"properties":{"x":01}`, "invalid_json", "properties.x"},
 	}
@@ -44,8 +48,8 @@ func TestRefusedEvents(t *testing.T) {
 			}
 			if code != 400 || e.Error.Code != tc.code || e.Error.Field != tc.field ||
 				e.Error.Message == "" {
-				t.Errorf("%s\n got %d %s, want 400 %s on %s", strings.TrimSpace(body), code, out,
-					tc.code, tc.field)
+				t.Errorf("%.200s\n got %d %.300s, want 400 %s on %s", body, code, out, tc.code,
+					tc.field)
 			}
 		})
 	}
