@@ -56,8 +56,12 @@ type FeedbackResult struct {
 	// "asn", "network", "ip", "user_agent", "browser", "os", "device_type"
 	// for each value that only this login had taught.
 	Removed []string `json:"removed,omitempty"`
-	// RiskyUntil is set when a fraud label marked the user risky.
+	// RiskyUntil is set when a fraud label marked the user risky (and, for
+	// a repeated fraud label, while the user still is).
 	RiskyUntil *time.Time `json:"risky_until,omitempty"`
+	// Repeated is set when the event already had this label: nothing
+	// changed.
+	Repeated bool `json:"repeated,omitempty"`
 }
 
 // Feedback applies an analyst's or the auth server's label to an earlier
@@ -65,14 +69,11 @@ type FeedbackResult struct {
 // and the RBA model and marks the user risky for a day; profile.LabelLegit
 // confirms it (its device and place become trusted) or, when the event was
 // not allowed, teaches it now. Feedback is idempotent: the same label twice
-// changes nothing the second time.
+// changes nothing the second time (Repeated).
 func (e *Engine) Feedback(tenant, eventID, label string) (FeedbackResult, error) {
 	res := FeedbackResult{EventID: eventID, Tenant: tenant, Label: label}
-	switch {
-	case eventID == "":
-		return res, missing("event_id")
-	case label != profile.LabelFraud && label != profile.LabelLegit:
-		return res, invalid("label", "unknown label %q; expected fraud or legit", clip(label))
+	if err := checkFeedback(tenant, eventID, label); err != nil {
+		return res, err
 	}
 	key := lessonKey(tenant, eventID)
 	l, err := e.opts.Profiles.Lesson(key)
@@ -92,6 +93,10 @@ func (e *Engine) Feedback(tenant, eventID, label string) (FeedbackResult, error)
 		return res, errors.Join(err, ErrUnknownEvent)
 	}
 	res.User = strings.TrimPrefix(l.User, tenant+"\x00")
+	if l.Label == label {
+		e.repeatedLabel(h.Profile(), l, &res)
+		return res, nil
+	}
 	if label == profile.LabelFraud {
 		e.unlearn(h, l, &res)
 	} else {
@@ -101,6 +106,37 @@ func (e *Engine) Feedback(tenant, eventID, label string) (FeedbackResult, error)
 	h.Update(key, l)
 	h.Changed()
 	return res, nil
+}
+
+// checkFeedback checks the fields of a feedback request as Validate checks
+// an event's: an event id longer than any event's cannot name one.
+func checkFeedback(tenant, eventID, label string) error {
+	switch {
+	case eventID == "":
+		return missing("event_id")
+	case label == "":
+		return missing("label")
+	case label != profile.LabelFraud && label != profile.LabelLegit:
+		return invalid("label", "unknown label %q; expected fraud or legit", clip(label))
+	}
+	if err := checkLen("event_id", eventID, maxIDLen); err != nil {
+		return err
+	}
+	return checkLen("tenant", tenant, maxStringLen)
+}
+
+// repeatedLabel answers a label the event already has, changing nothing: a
+// second fraud report of one login does not extend the user's risky time.
+func (e *Engine) repeatedLabel(p *profile.Profile, l *profile.Lesson, res *FeedbackResult) {
+	res.Repeated = true
+	if l.Label == profile.LabelLegit {
+		res.Result = FeedbackConfirmed
+		return
+	}
+	res.Result = FeedbackNothingLearnt
+	if p.RiskyAt(e.opts.Now()) {
+		res.RiskyUntil = riskyUntil(p)
+	}
 }
 
 // unlearn applies a fraud label.
@@ -114,9 +150,14 @@ func (e *Engine) unlearn(h *profile.Handle, l *profile.Lesson, res *FeedbackResu
 		l.Taught = false
 		res.Result, res.Removed = FeedbackUnlearned, forgotten(before, p, &l.Obs)
 	}
-	until := e.opts.Now().Add(fraudRisk)
-	p.RiskUntil = max(p.RiskUntil, until.Unix())
-	res.RiskyUntil = &until
+	p.RiskUntil = max(p.RiskUntil, e.opts.Now().Add(fraudRisk).Unix())
+	res.RiskyUntil = riskyUntil(p)
+}
+
+// riskyUntil is the end of the user's risky time as the profile keeps it.
+func riskyUntil(p *profile.Profile) *time.Time {
+	t := time.Unix(p.RiskUntil, 0).UTC()
+	return &t
 }
 
 // confirm applies a legit label.

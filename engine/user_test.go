@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,9 +159,16 @@ func TestFeedback(t *testing.T) {
 		!contains(res.Removed, "device") || res.RiskyUntil == nil {
 		t.Fatalf("fraud feedback: %+v %v", res, err)
 	}
+	// The same label again, an hour later, changes nothing: the user's
+	// risky time is not extended.
+	f.clock = f.clock.Add(time.Hour)
 	again, _ := f.eng.Feedback("", "sneaky", profile.LabelFraud)
-	if again.Result != engine.FeedbackNothingLearnt {
-		t.Errorf("second fraud label: %+v", again)
+	if again.Result != engine.FeedbackNothingLearnt || !again.Repeated ||
+		again.RiskyUntil == nil || again.RiskyUntil.Unix() != res.RiskyUntil.Unix() {
+		t.Errorf("second fraud label: %+v, first until %v", again, res.RiskyUntil)
+	}
+	if p, _ := f.eng.Profile("", "carol"); p.RiskUntil != res.RiskyUntil.Unix() {
+		t.Errorf("risk_until %d after a repeated label, want %d", p.RiskUntil, res.RiskyUntil.Unix())
 	}
 	d := f.send(t, login("back", "carol", home, "tablet", "succeeded", 6*time.Hour))
 	if !d.Signals.Device.New || !d.Signals.User.Risky || d.Action == rules.Allow {
@@ -198,21 +206,23 @@ func TestFeedbackErrors(t *testing.T) {
 	f.send(t, login("e1", "dave", f.ip("Berlin"), "pc", "failed", 0))
 	var fe *engine.FieldError
 	for _, tc := range []struct {
-		id, label string
-		unknown   bool
-		field     string
+		id, label   string
+		unknown     bool
+		code, field string
 	}{
-		{"nope", "fraud", true, ""},
-		{"e1", "fraud", true, ""}, // a failed login teaches nothing and keeps no lesson
-		{"e1", "maybe", false, "label"},
-		{"", "fraud", false, "event_id"},
+		{"nope", "fraud", true, "", ""},
+		{"e1", "fraud", true, "", ""}, // a failed login teaches nothing and keeps no lesson
+		{"e1", "maybe", false, "invalid_value", "label"},
+		{"e1", "", false, "missing_field", "label"},
+		{"", "fraud", false, "missing_field", "event_id"},
+		{strings.Repeat("e", 300), "fraud", false, "too_long", "event_id"},
 	} {
 		_, err := f.eng.Feedback("", tc.id, tc.label)
 		switch {
 		case tc.unknown && !errors.Is(err, engine.ErrUnknownEvent):
 			t.Errorf("%q: %v, want ErrUnknownEvent", tc.id, err)
-		case !tc.unknown && (!errors.As(err, &fe) || fe.Field != tc.field):
-			t.Errorf("%q %q: %v, want a field error on %s", tc.id, tc.label, err, tc.field)
+		case !tc.unknown && (!errors.As(err, &fe) || fe.Field != tc.field || fe.Code != tc.code):
+			t.Errorf("%.20q %q: %v, want %s on %s", tc.id, tc.label, err, tc.code, tc.field)
 		}
 	}
 }

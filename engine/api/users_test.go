@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -76,5 +77,41 @@ func TestUserEndpoints(t *testing.T) {
 	// Feedback needs a JSON body.
 	if code, _ := post(t, srv.URL+"/v1/feedback", "text/plain", `{}`); code != 415 {
 		t.Errorf("feedback as text/plain: %d", code)
+	}
+}
+
+// TestFeedbackFields: a feedback body without a label, or with an event id
+// longer than any event's, is refused naming the field; labelling an event
+// fraud twice is answered as a repeat and does not extend risky_until.
+func TestFeedbackFields(t *testing.T) {
+	srv, world := newServer(t)
+	ev := `{"id":"f1","type":"login","outcome":"succeeded","ip":"` +
+		world.MustPlace("Berlin").Addr4().String() + `","user":{"id":"u2"},"user_agent":` +
+		`"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ` +
+		`Chrome/131.0.0.0 Safari/537.36","device":{"id":"d2"}}`
+	if code, body := post(t, srv.URL+"/v1/decide", "application/json", ev); code != 200 {
+		t.Fatalf("decide: %d %s", code, body)
+	}
+	for _, tc := range []struct{ body, code, field string }{
+		{`{"event_id":"f1"}`, "missing_field", "label"},
+		{`{"event_id":"` + strings.Repeat("e", 300) + `","label":"fraud"}`, "too_long", "event_id"},
+	} {
+		code, out, _ := do(t, "POST", srv.URL+"/v1/feedback", tc.body)
+		e, _ := out["error"].(map[string]any)
+		if code != 400 || e["code"] != tc.code || e["field"] != tc.field {
+			t.Errorf("%.60s: %d %v, want 400 %s on %s", tc.body, code, out, tc.code, tc.field)
+		}
+	}
+	label := `{"event_id":"f1","label":"fraud"}`
+	_, first, _ := do(t, "POST", srv.URL+"/v1/feedback", label)
+	code, again, _ := do(t, "POST", srv.URL+"/v1/feedback", label)
+	if code != 200 || first["result"] != "unlearned" || again["result"] != "nothing_learnt" ||
+		again["repeated"] != true {
+		t.Fatalf("fraud twice: %v then %d %v", first, code, again)
+	}
+	until1, _ := time.Parse(time.RFC3339Nano, first["risky_until"].(string))
+	until2, err := time.Parse(time.RFC3339Nano, fmt.Sprint(again["risky_until"]))
+	if err != nil || until2.After(until1) {
+		t.Errorf("a repeated fraud label moved risky_until from %v to %v", until1, again["risky_until"])
 	}
 }
