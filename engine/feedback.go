@@ -9,6 +9,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/verdictrisk/verdict/rules"
+	"github.com/verdictrisk/verdict/signals/email"
 	"github.com/verdictrisk/verdict/signals/profile"
 	"github.com/verdictrisk/verdict/signals/rba"
 	"github.com/verdictrisk/verdict/signals/velocity"
@@ -220,12 +221,28 @@ type Erasure struct {
 	// CachedDecisions is the number of remembered decisions (the dedupe
 	// memory) of the user removed.
 	CachedDecisions int `json:"cached_decisions"`
+	// Keys are the keys erased when the user was named by an e-mail
+	// address not in normal form: the address as given and normalised (see
+	// UserKeys). Absent when the user was named by its key alone.
+	Keys []string `json:"keys,omitempty"`
+}
+
+// UserKeys are the keys the user named id may be kept under: id as given
+// and, when id is an e-mail address, its normalised form, the key of a user
+// known by e-mail alone (ALICE@EXAMPLE.COM is kept as alice@example.com).
+// Both, because a user id that looks like an address is kept as given.
+func UserKeys(id string) []string {
+	keys := []string{id}
+	if a, err := email.Normalize(id); err == nil && a.Normalized != id {
+		keys = append(keys, a.Normalized)
+	}
+	return keys
 }
 
 // Erase removes everything the engine keeps of a user (the key as the
-// decision's signals.user.key shows it; a user whose events came under two
-// keys, an id and an e-mail, is erased once per key): the profile and its lessons on disk
-// and in memory, the user's share of the RBA tables, velocity entries kept
+// decision's signals.user.key shows it, or an e-mail address in any form:
+// see UserKeys; a user whose events came under an id and an e-mail is
+// erased once per key): the profile and its lessons on disk and in memory, the user's share of the RBA tables, velocity entries kept
 // under the user's key or aliases, and remembered decisions. What was
 // erased is on disk when Erase returns (velocity counters are on disk at the
 // next snapshot). Counters keyed by other things (an address, a device) are
@@ -234,7 +251,9 @@ func (e *Engine) Erase(tenant, user string) (Erasure, error) {
 	res, err := EraseUser(UserState{Profiles: e.opts.Profiles, RBA: e.opts.RBA,
 		Velocity: e.opts.Velocity}, tenant, user)
 	if err == nil {
-		res.CachedDecisions = e.dedupe.forget(tenant, user)
+		for _, k := range UserKeys(user) {
+			res.CachedDecisions += e.dedupe.forget(tenant, k)
+		}
 	}
 	return res, err
 }
@@ -254,24 +273,39 @@ func EraseUser(st UserState, tenant, user string) (Erasure, error) {
 	if user == "" {
 		return res, missing("user")
 	}
-	er, err := st.Profiles.Delete(profileKey(tenant, user))
-	if err != nil {
-		return res, fmt.Errorf("erase user: %w", err)
+	keys := UserKeys(user)
+	if len(keys) > 1 {
+		res.Keys = keys
 	}
-	keys := []uint64{rules.HashKey(user)}
+	for _, k := range keys {
+		if err := eraseKey(st, tenant, k, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// eraseKey erases what is kept under one user key, adding to res.
+func eraseKey(st UserState, tenant, key string, res *Erasure) error {
+	er, err := st.Profiles.Delete(profileKey(tenant, key))
+	if err != nil {
+		return fmt.Errorf("erase user: %w", err)
+	}
+	hashes := []uint64{rules.HashKey(key)}
 	if p := er.Profile; p != nil {
-		res.Profile, res.Lessons = true, er.Lessons
+		res.Profile = true
+		res.Lessons += er.Lessons
 		forgetRBA(st.RBA, tenant, p)
-		res.RBALogins = p.Logins
-		keys = append(keys, p.Aliases...)
+		res.RBALogins += p.Logins
+		hashes = append(hashes, p.Aliases...)
 	}
 	seed := tenantSeed(tenant)
-	for i := range keys {
-		keys[i] = mixTenant(keys[i], seed)
+	for i := range hashes {
+		hashes[i] = mixTenant(hashes[i], seed)
 	}
 	// TODO: write the velocity snapshot at once; until the next one (a minute) the file keeps them.
-	res.VelocityEntries = st.Velocity.Forget(keys...)
-	return res, nil
+	res.VelocityEntries += st.Velocity.Forget(hashes...)
+	return nil
 }
 
 func forgetRBA(m *rba.Model, tenant string, p *profile.Profile) {
@@ -291,8 +325,21 @@ func AttachRBA(st *profile.Store, opts rba.Options) (*rba.Model, error) {
 }
 
 // Profile returns a copy of the user's profile, or nil when there is none.
+// An e-mail address not in normal form finds the profile kept under it as
+// given, else under its normal form (UserKeys); the profile's Key says which.
 func (e *Engine) Profile(tenant, user string) (*profile.Profile, error) {
-	return e.opts.Profiles.Get(profileKey(tenant, user))
+	return UserProfile(e.opts.Profiles, tenant, user)
+}
+
+// UserProfile is Profile on a profile store without an engine (verdict
+// profile show on a stopped service's state folder).
+func UserProfile(st *profile.Store, tenant, user string) (*profile.Profile, error) {
+	for _, k := range UserKeys(user) {
+		if p, err := st.Get(profileKey(tenant, k)); err != nil || p != nil {
+			return p, err
+		}
+	}
+	return nil, nil
 }
 
 // SweepProfiles erases the profiles of users not seen within the profile

@@ -473,3 +473,42 @@ func TestLoginPatterns(t *testing.T) {
 		}
 	})
 }
+
+// TestUserNamedByAnAddress: a user known by e-mail alone is kept under the
+// normalised address, and the profile and erasure find them by the address
+// in any form; a user id that looks like an address is still found as given.
+func TestUserNamedByAnAddress(t *testing.T) {
+	f := newUserFixture(t)
+	e := login("m1", "", f.ip("Berlin"), "pc", "succeeded", 0)
+	e["user"] = map[string]any{"email": "Mia.Example+shop@Gmail.com"}
+	if d := f.send(t, e); d.Signals.User.Key != "miaexample@gmail.com" {
+		t.Fatalf("user key %q", d.Signals.User.Key)
+	}
+	byID := login("m2", "Mo@Example.com", f.ip("Berlin"), "pc", "succeeded", 0)
+	f.send(t, byID)
+	for name, want := range map[string]string{
+		"MIA.EXAMPLE@GMAIL.COM": "miaexample@gmail.com", "miaexample@gmail.com": "miaexample@gmail.com",
+		"Mo@Example.com": "Mo@Example.com", "mo@example.com": "",
+	} {
+		p, err := f.eng.Profile("", name)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case want == "" && p != nil:
+			t.Errorf("%s found %q", name, p.Key)
+		case want != "" && (p == nil || p.Key != "\x00"+want):
+			t.Errorf("%s: profile %v, want %q", name, p, want)
+		}
+	}
+	res, err := f.eng.Erase("", "MIA.EXAMPLE@GMAIL.COM")
+	if err != nil || !res.Profile || res.Lessons != 1 || res.CachedDecisions != 1 ||
+		len(res.Keys) != 2 || res.Keys[1] != "miaexample@gmail.com" {
+		t.Fatalf("erase by address: %+v %v", res, err)
+	}
+	if p, _ := f.eng.Profile("", "miaexample@gmail.com"); p != nil {
+		t.Error("the profile survived its erasure by address")
+	}
+	if res, _ := f.eng.Erase("", "Mo@Example.com"); !res.Profile || res.RBALogins != 1 {
+		t.Errorf("erase of an id that looks like an address: %+v", res)
+	}
+}

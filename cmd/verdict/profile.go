@@ -216,11 +216,11 @@ func (o profileOpts) offline(verb string) (any, error) {
 	}
 	if verb == "show" {
 		defer st.Close()
-		p, err := st.Get(o.tenant + "\x00" + o.user)
+		p, err := engine.UserProfile(st, o.tenant, o.user)
 		if err != nil || p == nil {
 			return nil, errors.Join(err, errNoProfile)
 		}
-		p.Key = o.user
+		p.Key = strings.TrimPrefix(p.Key, o.tenant+"\x00")
 		for i, k := range p.Lessons {
 			p.Lessons[i] = strings.TrimPrefix(k, o.tenant+"\x00")
 		}

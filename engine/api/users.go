@@ -64,8 +64,9 @@ func (s *Server) userProfile(w http.ResponseWriter, r *http.Request) {
 			Message: "no profile is kept for this user"})
 		return
 	}
-	// Keys are stored with their tenant; show them as the caller names them.
-	p.Key = user
+	// Keys are stored with their tenant; show them without it. The key is
+	// the user's as given or, for an e-mail address, its normal form.
+	p.Key = strings.TrimPrefix(p.Key, tenant+"\x00")
 	for i, k := range p.Lessons {
 		p.Lessons[i] = strings.TrimPrefix(k, tenant+"\x00")
 	}

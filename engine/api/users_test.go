@@ -115,3 +115,28 @@ func TestFeedbackFields(t *testing.T) {
 		t.Errorf("a repeated fraud label moved risky_until from %v to %v", until1, again["risky_until"])
 	}
 }
+
+// TestUserNamedByAnAddressOverHTTP: a user known by e-mail alone is read
+// and erased by the address as a person writes it, not only in the
+// normalised form the engine keys them by.
+func TestUserNamedByAnAddressOverHTTP(t *testing.T) {
+	srv, world := newServer(t)
+	ev := `{"id":"a1","type":"login","outcome":"succeeded","ip":"` +
+		world.MustPlace("Berlin").Addr4().String() + `","user":{"email":"alice@example.com"}}`
+	if code, body := post(t, srv.URL+"/v1/decide", "application/json", ev); code != 200 {
+		t.Fatalf("decide: %d %s", code, body)
+	}
+	code, out, _ := do(t, "GET", srv.URL+"/v1/users/ALICE@EXAMPLE.COM/profile", "")
+	p, _ := out["profile"].(map[string]any)
+	if code != 200 || out["user"] != "ALICE@EXAMPLE.COM" || p["key"] != "alice@example.com" {
+		t.Errorf("profile by address: %d %v", code, out)
+	}
+	code, out, _ = do(t, "DELETE", srv.URL+"/v1/users/ALICE@EXAMPLE.COM", "")
+	if code != 200 || out["profile"] != true || out["lessons"] != 1.0 ||
+		out["cached_decisions"] != 1.0 {
+		t.Errorf("erase by address: %d %v", code, out)
+	}
+	if code, _, _ := do(t, "GET", srv.URL+"/v1/users/alice@example.com/profile", ""); code != 404 {
+		t.Errorf("profile after erasure: %d", code)
+	}
+}
