@@ -22,7 +22,7 @@ func adminServer(t *testing.T, token string, ok bool) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(eng, api.Options{})
+	s := api.New(eng, api.Options{AdminToken: token})
 	s.EnableAdmin(api.Admin{Token: token,
 		Reload: func(trigger string) (any, bool) { return map[string]string{"trigger": trigger}, ok },
 		Status: func() any { return map[string]string{"version": set.Version} }})
@@ -46,6 +46,14 @@ func TestAdminEndpoints(t *testing.T) {
 		{"rejected", "tok-123", "POST", "/v1/admin/reload", "Bearer tok-123", false, 422, "rules_invalid"},
 		{"status", "tok-123", "GET", "/v1/admin/rules", "Bearer tok-123", true, 200, `"version"`},
 		{"wrong method", "tok-123", "GET", "/v1/admin/reload", "Bearer tok-123", true, 405, "method_not_allowed"},
+		// Auth schemes are case-insensitive; the token is not.
+		{"lower-case scheme", "tok-123", "GET", "/v1/admin/rules", "bearer tok-123", true, 200, `"version"`},
+		{"upper-case scheme", "tok-123", "POST", "/v1/admin/reload", "BEARER tok-123", true, 200, `"trigger"`},
+		{"token in another case", "tok-123", "GET", "/v1/admin/rules", "Bearer TOK-123", true, 401, "unauthorized"},
+		{"no space", "tok-123", "GET", "/v1/admin/rules", "Bearertok-123", true, 401, "unauthorized"},
+		{"user endpoint", "tok-123", "GET", "/v1/users/u1/profile", "bearer tok-123", true, 404, "unknown_user"},
+		{"user endpoint without token", "tok-123", "GET", "/v1/users/u1/profile", "", true, 401, "unauthorized"},
+		{"user endpoint, wrong token", "tok-123", "GET", "/v1/users/u1/profile", "bearer tok-12", true, 401, "unauthorized"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

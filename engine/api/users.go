@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -29,8 +30,9 @@ func (s *Server) userRoutes() {
 
 // admin checks the bearer token, when one is configured.
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+	want := sha256.Sum256([]byte(s.opts.AdminToken))
 	return func(w http.ResponseWriter, r *http.Request) {
-		if tok := s.opts.AdminToken; tok != "" && !tokenMatches(r, tok) {
+		if s.opts.AdminToken != "" && !tokenMatches(r, want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="verdict"`)
 			s.fail(w, r, http.StatusUnauthorized, &engine.FieldError{Code: "unauthorized",
 				Message: "this endpoint needs the admin token: Authorization: Bearer <token>"})
@@ -156,9 +158,22 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, e
 		Message: what + " failed; see the server log"})
 }
 
-// tokenMatches compares the request's bearer token with tok in constant
-// time.
-func tokenMatches(r *http.Request, tok string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1
+// tokenMatches compares the request's bearer token with the token whose
+// SHA-256 is want, in constant time: comparing hashes keeps the time
+// independent of the token's length as well as its content.
+func tokenMatches(r *http.Request, want [sha256.Size]byte) bool {
+	got, ok := bearerToken(r)
+	sum := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1 && ok
+}
+
+// bearerToken returns the credentials of an Authorization header of the
+// Bearer scheme. Auth schemes are case-insensitive (RFC 9110, section
+// 11.1): "bearer" and "BEARER" are Bearer too.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
 }
