@@ -87,12 +87,25 @@ func (s *service) attachRules(set, shadow *rules.Set, token string) {
 	if shadow != nil {
 		s.stack.Engine.SetShadowRules(shadow)
 		s.log.Info("shadow rules loaded", "version", shadow.Version, "rules", len(shadow.Rules),
-			"source", s.cfg.reload.shadowDir)
+			"source", rulesSource(s.reloads.shadow, s.cfg.reload.shadowDir))
 	}
 	if token == "" {
 		s.log.Info("admin API off; start with --admin-token-file or VERDICT_ADMIN_TOKEN to enable it")
 	}
 	s.api.EnableAdmin(api.Admin{Token: token, Reload: s.reloadAll, Status: s.rulesStatus})
+}
+
+// rulesSource says where the set m runs came from, for the start log: the
+// configured folder dir (the embedded pack without one), or the last good
+// copy in the state folder when dir did not load.
+func rulesSource(m *reload.Manager, dir string) string {
+	switch st := m.Status(); {
+	case st.Source == reload.SourceLastGood:
+		return st.LastGood
+	case dir == "":
+		return "embedded default pack"
+	}
+	return dir
 }
 
 // reloadAll reloads the live and the shadow set.

@@ -275,6 +275,29 @@ func TestReloadUnderLoad(t *testing.T) {
 		d.metric(t, `verdict_rules_last_reload_successful{set="live"}`) != "0" {
 		t.Errorf("the start on the last good set is not reported:\n%s", d.log)
 	}
+	// The start log and the admin API name the set's true source, and no
+	// load has succeeded since the start.
+	lastGood := filepath.Join(state, "rules.last-good.json")
+	if src := logField(d.log.String(), "rules loaded", "source"); src != lastGood {
+		t.Errorf("rules loaded from %q, want the last good file %s", src, lastGood)
+	}
+	code, body = d.admin(t, "GET", "/v1/admin/rules", adminToken)
+	if code != 200 || !strings.Contains(body, `"source":"last good set"`) ||
+		!strings.Contains(body, `"last_good":"`+lastGood+`"`) ||
+		strings.Contains(body, "0001-01-01") || strings.Contains(body, "last_success") {
+		t.Errorf("admin rules after a start on the last good set: %d %s", code, body)
+	}
+}
+
+// logField is the value of key in the first JSON log line with message msg.
+func logField(log, msg, key string) any {
+	for _, line := range strings.Split(log, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+			return rec[key]
+		}
+	}
+	return nil
 }
 
 func must[T any](v T, err error) T {

@@ -155,7 +155,7 @@ func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) 
 	s.api.ServeFeeds(s.stack.Feeds)
 	s.attachRules(set, shadow, token)
 	log.Info("rules loaded", "version", set.Version, "rules", len(set.Rules),
-		"counters", len(set.Counters), "source", rulesSource(cfg.rulesDir))
+		"counters", len(set.Counters), "source", rulesSource(s.reloads.live, cfg.rulesDir))
 	if missing := s.stack.Feeds.Missing(); len(missing) > 0 {
 		log.Warn("reference data missing; these signals will be reported missing in every decision",
 			"missing", strings.Join(missing, ","), "data", cfg.dataDir, "fix", "make data")
@@ -172,13 +172,6 @@ func loadRules(dir string) (*rules.Set, error) {
 		return nil, fmt.Errorf("load rules:\n%w", err)
 	}
 	return set, nil
-}
-
-func rulesSource(dir string) string {
-	if dir == "" {
-		return "embedded default pack"
-	}
-	return dir
 }
 
 func splitList(s string) []string {

@@ -69,13 +69,17 @@ type Status struct {
 	Set string `json:"set"`
 	// Version is the running set's version.
 	Version string `json:"version"`
-	// Source says where the running set came from: "files", or
-	// "last good set" when the configured files were broken at start.
+	// Source says where the running set came from: SourceFiles, or
+	// SourceLastGood when the configured files were broken at start.
 	Source string `json:"source"`
+	// LastGood is the file the running set was read from when Source is
+	// SourceLastGood.
+	LastGood string `json:"last_good,omitempty"`
 	// LastAttempt and LastSuccess are when a load was last tried and last
-	// worked.
-	LastAttempt time.Time `json:"last_attempt"`
-	LastSuccess time.Time `json:"last_success"`
+	// worked; each is absent until then (LastSuccess stays absent while the
+	// set read at start from the last good file runs).
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
 	// LastError holds every problem of the last load, when it failed.
 	LastError []string `json:"last_error,omitempty"`
 	// Warnings are the lint warnings of the running set.
@@ -94,6 +98,15 @@ type Report struct {
 	Warnings []string `json:"warnings,omitempty"`
 	Err      error    `json:"-"`
 }
+
+// Sources of the running set (Status.Source).
+const (
+	// SourceFiles: the configured rule files.
+	SourceFiles = "files"
+	// SourceLastGood: the last good set kept on disk, because the
+	// configured files did not load at start.
+	SourceLastGood = "last good set"
+)
 
 // TriggerFiles is the trigger of a reload after a file change.
 const TriggerFiles = "file change"
@@ -133,7 +146,7 @@ func (m *Manager) Start() (*rules.Set, error) {
 	m.prev = m.readLastGood()
 	set, err := m.opts.Load()
 	if err == nil {
-		m.succeeded(set, now, "files")
+		m.succeeded(set, now, SourceFiles)
 		m.met.result(Applied)
 		return set, nil
 	}
@@ -144,7 +157,8 @@ func (m *Manager) Start() (*rules.Set, error) {
 	m.log.Error("the configured rules do not load; starting with the last good set",
 		"version", m.prev.Version, "last_good", m.opts.LastGood, "err", err)
 	m.running = m.prev
-	m.status.Version, m.status.Source = m.prev.Version, "last good set"
+	m.status.Version, m.status.Source = m.prev.Version, SourceLastGood
+	m.status.LastGood = m.opts.LastGood
 	m.met.running(m.prev.Version)
 	return m.prev, nil
 }
@@ -181,7 +195,7 @@ func (m *Manager) Reload(trigger string) Report {
 		return rep
 	}
 	rep.Version, rep.Warnings = set.Version, warnings(set)
-	if m.running != nil && set.Version == m.running.Version && m.status.Source == "files" {
+	if m.running != nil && set.Version == m.running.Version && m.status.Source == SourceFiles {
 		rep.Result = Unchanged
 		recovered := m.status.LastError != nil
 		m.status.LastError = nil
@@ -202,7 +216,7 @@ func (m *Manager) Reload(trigger string) Report {
 		return rep
 	}
 	m.opts.Apply(set)
-	m.succeeded(set, now, "files")
+	m.succeeded(set, now, SourceFiles)
 	m.met.result(Applied)
 	rep.Result = Applied
 	m.log.Info("rules reloaded", "trigger", trigger, "version", set.Version,
@@ -234,7 +248,7 @@ func (m *Manager) succeeded(set *rules.Set, now time.Time, source string) {
 		m.met.forget(m.running.Version)
 	}
 	m.running = set
-	m.status.Version, m.status.Source = set.Version, source
+	m.status.Version, m.status.Source, m.status.LastGood = set.Version, source, ""
 	m.status.LastSuccess, m.status.LastError = now, nil
 	m.status.Warnings = warnings(set)
 	m.met.success(now)

@@ -2,8 +2,9 @@ package reload
 
 import (
 	"context"
-	"os"
+	"encoding/json"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -146,8 +147,16 @@ func TestStartFromTheLastGoodSet(t *testing.T) {
 	if got.Version != set.Version || !got.Lists["vip"].Contains("alice") {
 		t.Errorf("booted %s, want the last good %s", got.Version, set.Version)
 	}
-	if st := m2.Status(); st.Source != "last good set" || len(st.LastError) == 0 {
+	st := m2.Status()
+	if st.Source != SourceLastGood || st.LastGood != f.state || len(st.LastError) == 0 ||
+		!st.LastSuccess.IsZero() {
 		t.Errorf("status = %+v", st)
+	}
+	// No load has worked in this run: the status shows no success time
+	// rather than the zero time.
+	if b, _ := json.Marshal(st); strings.Contains(string(b), "last_success") ||
+		!strings.Contains(string(b), "last_attempt") {
+		t.Errorf("status as JSON: %s", b)
 	}
 	if m2.Previous() == nil || m2.Previous().Version != set.Version {
 		t.Error("Previous is not the last good set")
