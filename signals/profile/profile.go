@@ -282,7 +282,9 @@ func (p *Profile) Touch(at time.Time, createdAt time.Time) {
 }
 
 func (p *Profile) touch(t int64) {
-	if p.FirstSeen == 0 || t < p.FirstSeen {
+	// A FirstSeen before 1970 can only come from a zero event time, which
+	// earlier versions accepted: it is replaced.
+	if p.FirstSeen <= 0 || t < p.FirstSeen {
 		p.FirstSeen = t
 	}
 	p.LastSeen = max(p.LastSeen, t)
@@ -303,11 +305,12 @@ func (p *Profile) AddAlias(h uint64) bool {
 // Age returns the account's age at time at: from its creation time when the
 // auth server gave one, else from the first time the engine saw the user.
 func (p *Profile) Age(at time.Time) time.Duration {
+	// Times before 1970 (0 is unset) are not ages: see touch.
 	start := p.CreatedAt
-	if start == 0 {
+	if start <= 0 {
 		start = p.FirstSeen
 	}
-	if start == 0 {
+	if start <= 0 {
 		return 0
 	}
 	return max(at.Sub(time.Unix(start, 0)), 0)

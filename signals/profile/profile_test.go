@@ -135,6 +135,20 @@ func TestLateLoginKeepsTheLastPlace(t *testing.T) {
 	}
 }
 
+// TestTimesBefore1970: a profile holding a year-1 first_seen (as engines
+// that accepted a zero event time wrote) reads no age from it, and the
+// next event replaces it.
+func TestTimesBefore1970(t *testing.T) {
+	p := Profile{FirstSeen: -62135596800, CreatedAt: -1}
+	if got := p.Age(t0); got != 0 {
+		t.Errorf("age from a year-1 first_seen = %v", got)
+	}
+	p.Touch(t0, time.Time{})
+	if p.FirstSeen != t0.Unix() || p.Age(t0.Add(48*time.Hour)) != 48*time.Hour {
+		t.Errorf("after an event: first_seen %d, age %v", p.FirstSeen, p.Age(t0.Add(48*time.Hour)))
+	}
+}
+
 func TestRiskyAt(t *testing.T) {
 	var p Profile
 	if p.RiskyAt(time.Unix(-30, 0)) || p.RiskyAt(time.Time{}) {
