@@ -863,9 +863,13 @@ func friendlier(msg string) string {
 	if !ok {
 		return msg
 	}
-	prefix := st.Tag.Get("expr")
-	return fmt.Sprintf("unknown signal %s.%s%s", prefix, field,
-		suggestName(field, fieldNames(st.Type)))
+	prefix := st.Tag.Get("expr") + "."
+	var names []string
+	for _, n := range fieldNames(st.Type) {
+		names = append(names, prefix+n)
+	}
+	// The suggestion is a whole signal name, as the analyst writes it.
+	return fmt.Sprintf("unknown signal %s%s%s", prefix, field, suggestName(prefix+field, names))
 }
 
 func topNames() []string { return fieldNames(reflect.TypeOf(signals.Set{})) }

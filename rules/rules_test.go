@@ -77,7 +77,7 @@ rules:
 		t.Fatalf("err = %v, want Errors", err)
 	}
 	want := []string{
-		`r.yaml:8:14: rule "typo": unknown signal ip.countri (did you mean country?)`,
+		`r.yaml:8:14: rule "typo": unknown signal ip.countri (did you mean ip.country?)`,
 		`r.yaml:11:20: rule "bad-counter": no counter "nope" is declared (declared: fails)`,
 		`r.yaml:14:`,
 		`r.yaml:16:5: rule "no-score": a rule needs a score, an action, or both`,
@@ -125,9 +125,9 @@ func TestCompileRejects(t *testing.T) {
 		// not while the patching went through expr.Patch).
 		{"typo in a list lookup", "lists:\n  - {name: l, kind: asn, values: [1]}\n" +
 			"rules:\n  - {name: r, when: 'in_list(\"l\", ip.asm)', score: 1}\n",
-			`r.yaml:4:38: rule "r": unknown signal ip.asm (did you mean asn?)`},
+			`r.yaml:4:38: rule "r": unknown signal ip.asm (did you mean ip.asn?)`},
 		{"typo in a builtin's argument", "rules:\n  - {name: r, when: 'lower(device.browsr) == \"x\"', score: 1}\n",
-			`unknown signal device.browsr (did you mean browser?)`},
+			`unknown signal device.browsr (did you mean device.browser?)`},
 		{"unknown counter in an argument", "rules:\n  - {name: r, when: 'abs(velocity.nope) > 1', score: 1}\n",
 			`no counter "nope" is declared`},
 		{"cap out of range", "thresholds: {step_up: 50, deny: 90, caps: {soft: 120}}\n",

@@ -38,7 +38,7 @@ func TestCheckExitStatus(t *testing.T) {
 		{"warnings only", []string{warn}, 2, []string{
 			filepath.Join(warn, "r.yaml") + `:2:39: rule "typo": warning: event.type is never "logon"`}},
 		{"every error at once", []string{broken}, 1, []string{
-			filepath.Join(broken, "a.yaml") + `:3:14: rule "a": unknown signal ip.countri (did you mean country?)`,
+			filepath.Join(broken, "a.yaml") + `:3:14: rule "a": unknown signal ip.countri (did you mean ip.country?)`,
 			"        when: ip.countri == \"RU\"\n                 ^\n",
 			filepath.Join(broken, "b.yaml") + `:2:37: rule "b": action: "block" is not allow, step_up or deny`,
 			broken + ": 2 errors, 0 warnings: verdictd would refuse this rule set"}},
