@@ -17,7 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"
 	exprcompiler "github.com/expr-lang/expr/compiler"
 	"github.com/expr-lang/expr/conf"
@@ -629,9 +628,11 @@ func (c *compiler) expr(at site, src string, kind exprKind) *vm.Program {
 	if kind == kindBool {
 		opts = append(opts, expr.AsBool())
 	}
-	prog, err := compileExpr(src, p, opts...)
-	if err != nil {
+	prog, errs := compileExpr(src, p, opts...)
+	for _, err := range errs {
 		c.exprError(at, src, err)
+	}
+	if len(errs) > 0 {
 		return nil
 	}
 	if kind == kindKey {
@@ -647,8 +648,12 @@ func (c *compiler) expr(at site, src string, kind exprKind) *vm.Program {
 // the one type check. (expr.Patch type-checks the tree once before patching
 // and keeps the types it found on call nodes, so the arguments of a function
 // call, such as in_list("l", ip.asm), were never checked again after the
-// patch: a misspelt signal there compiled.)
-func compileExpr(src string, p *patcher, opts ...expr.Option) (*vm.Program, error) {
+// patch: a misspelt signal there compiled.) It returns every name the
+// patcher found wrong, in the order they are written, and the type
+// checker's first error; the checker stops at its first, but the patcher
+// has put a value of any type in place of each wrong name, so what the
+// checker finds is another problem.
+func compileExpr(src string, p *patcher, opts ...expr.Option) (*vm.Program, []error) {
 	config := conf.CreateNew()
 	for _, op := range opts {
 		op(config)
@@ -659,25 +664,29 @@ func compileExpr(src string, p *patcher, opts ...expr.Option) (*vm.Program, erro
 	config.Check()
 	tree, err := parser.ParseWithConfig(src, config)
 	if err != nil {
-		return nil, err
+		return nil, []error{err}
 	}
-	ast.Walk(&tree.Node, p)
-	if len(p.errs) > 0 {
-		return nil, p.errs[0]
-	}
+	p.patch(&tree.Node)
 	if _, err := checker.Check(tree, config); err != nil {
-		return nil, err
+		p.add(err)
+	}
+	if len(p.errs) > 0 {
+		return nil, p.sorted()
 	}
 	if config.Optimize {
 		if err := optimizer.Optimize(&tree.Node, config); err != nil {
 			var fe *file.Error
 			if errors.As(err, &fe) {
-				return nil, fe.Bind(tree.Source)
+				return nil, []error{fe.Bind(tree.Source)}
 			}
-			return nil, err
+			return nil, []error{err}
 		}
 	}
-	return exprcompiler.Compile(tree, config)
+	prog, err := exprcompiler.Compile(tree, config)
+	if err != nil {
+		return nil, []error{err}
+	}
+	return prog, nil
 }
 
 func outKind(p *vm.Program) reflect.Kind {
@@ -736,184 +745,4 @@ func missingBit(params ...any) (any, error) {
 	}
 	bit, _ := params[1].(int)
 	return set.Missing.Has(signals.Family(bit)), nil
-}
-
-// patcher checks and rewrites an expression's tree before type checking:
-// velocity.<name> becomes an index into the counts array, and the names
-// given to in_list and missing must exist.
-type patcher struct {
-	set  *Set
-	used map[string]bool
-	errs []error
-}
-
-func (p *patcher) errorf(n ast.Node, format string, args ...any) {
-	p.errs = append(p.errs, &file.Error{Location: n.Location(),
-		Message: fmt.Sprintf(format, args...)})
-}
-
-func (p *patcher) Visit(node *ast.Node) {
-	switch n := (*node).(type) {
-	case *ast.MemberNode:
-		p.member(node, n)
-	case *ast.CallNode:
-		p.call(node, n)
-	case *ast.BinaryNode:
-		// A constant pattern is compiled once, at load; a pattern computed
-		// per event would be compiled on every evaluation, and could fail
-		// there.
-		if _, constant := n.Right.(*ast.StringNode); n.Operator == "matches" && !constant {
-			p.errorf(leftmost(n.Right), "the pattern after matches must be a quoted string, "+
-				"so that it is compiled once when the rules load")
-		}
-	}
-}
-
-// leftmost is the node a member chain (event.properties.p) starts with, for
-// an error that points at the start of an operand.
-func leftmost(n ast.Node) ast.Node {
-	for {
-		m, ok := n.(*ast.MemberNode)
-		if !ok {
-			return n
-		}
-		n = m.Node
-	}
-}
-
-func (p *patcher) member(node *ast.Node, n *ast.MemberNode) {
-	id, ok := n.Node.(*ast.IdentifierNode)
-	if !ok || id.Value != "velocity" {
-		return
-	}
-	prop, ok := n.Property.(*ast.StringNode)
-	if !ok {
-		return
-	}
-	for _, k := range p.set.Counters {
-		if k.Name == prop.Value {
-			p.used["counter:"+k.Name] = true
-			ast.Patch(node, &ast.MemberNode{Node: id, Property: &ast.IntegerNode{Value: k.Index}})
-			return
-		}
-	}
-	p.errorf(n, "no counter %q is declared (declared: %s)", prop.Value, p.counterNames())
-}
-
-func (p *patcher) counterNames() string {
-	var names []string
-	for _, k := range p.set.Counters {
-		names = append(names, k.Name)
-	}
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
-}
-
-func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
-	callee, ok := n.Callee.(*ast.IdentifierNode)
-	if !ok || len(n.Arguments) == 0 {
-		return
-	}
-	arg, constant := n.Arguments[0].(*ast.StringNode)
-	switch callee.Value {
-	case "in_list":
-		if !constant {
-			p.errorf(n, "in_list needs the list's name as a quoted string")
-			return
-		}
-		if _, ok := p.set.Lists[arg.Value]; !ok {
-			p.errorf(n, "no list %q is declared", arg.Value)
-			return
-		}
-		p.used["list:"+arg.Value] = true
-	case "missing":
-		if !constant {
-			p.errorf(n, "missing needs a signal family name as a quoted string")
-			return
-		}
-		f, ok := signals.FamilyByName(arg.Value)
-		if !ok {
-			p.errorf(n, "unknown signal family %q", arg.Value)
-			return
-		}
-		ast.Patch(node, &ast.CallNode{
-			Callee: &ast.IdentifierNode{Value: "__missing"},
-			Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"},
-				&ast.IntegerNode{Value: int(f)}},
-		})
-	}
-}
-
-// friendlier rewrites the checker's "type signals.IP has no field countri"
-// into the names analysts write, with a suggestion.
-func friendlier(msg string) string {
-	var typ, field string
-	if _, err := fmt.Sscanf(msg, "type signals.%s has no field %s", &typ, &field); err != nil {
-		if _, err := fmt.Sscanf(msg, "unknown name %s", &field); err == nil {
-			return fmt.Sprintf("unknown signal %q%s", field, suggestName(field, topNames()))
-		}
-		return msg
-	}
-	st, ok := reflect.TypeOf(signals.Set{}).FieldByNameFunc(func(n string) bool {
-		f, _ := reflect.TypeOf(signals.Set{}).FieldByName(n)
-		return f.Type.Name() == typ
-	})
-	if !ok {
-		return msg
-	}
-	prefix := st.Tag.Get("expr") + "."
-	var names []string
-	for _, n := range fieldNames(st.Type) {
-		names = append(names, prefix+n)
-	}
-	// The suggestion is a whole signal name, as the analyst writes it.
-	return fmt.Sprintf("unknown signal %s%s%s", prefix, field, suggestName(prefix+field, names))
-}
-
-func topNames() []string { return fieldNames(reflect.TypeOf(signals.Set{})) }
-
-func fieldNames(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		if n := t.Field(i).Tag.Get("expr"); n != "" && n != "-" {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// suggestName names the closest known name when it is a likely typo.
-func suggestName(got string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := levenshtein(got, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

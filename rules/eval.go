@@ -229,10 +229,14 @@ type template struct {
 func (c *compiler) template(at site, msg string) *template {
 	t := &template{}
 	rest, off := msg, 0 // off: rune offset of rest in msg
+	failed := false     // a part did not compile; the others are checked too
 	for {
 		i := strings.Index(rest, "{{")
 		if i < 0 {
 			t.parts = append(t.parts, rest)
+			if failed {
+				return nil
+			}
 			return t
 		}
 		j := strings.Index(rest[i:], "}}")
@@ -245,9 +249,7 @@ func (c *compiler) template(at site, msg string) *template {
 		inner := at
 		inner.span = at.span.shift(off + utf8.RuneCountInString(rest[:i+2]))
 		p := c.expr(inner, rest[i+2:i+j], kindAny)
-		if p == nil {
-			return nil
-		}
+		failed = failed || p == nil
 		t.exprs = append(t.exprs, p)
 		off += utf8.RuneCountInString(rest[:i+j+2])
 		rest = rest[i+j+2:]
