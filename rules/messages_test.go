@@ -72,7 +72,7 @@ func TestEveryWrongNameOfAnExpression(t *testing.T) {
 				"    when: in_list(\"vip\", user.key) && missing(\"gps\") && devce.new && tor\n" +
 				"    score: 10\n",
 			want: []string{
-				`r.yaml:5:11: rule "r": no list "vip" is declared`,
+				`r.yaml:5:11: rule "r": no list "vip" is declared (the set has no lists)`,
 				`r.yaml:5:39: rule "r": unknown signal family "gps"`,
 				`r.yaml:5:57: rule "r": unknown signal devce.new (did you mean device.new?)`,
 				`r.yaml:5:70: rule "r": unknown signal tor (did you mean ip.tor?)`,
@@ -117,4 +117,60 @@ func TestNamesThatAreNotSignals(t *testing.T) {
 			t.Errorf("%s: %v", when, err)
 		}
 	}
+}
+
+// TestUndeclaredNameHints: an undeclared counter or list is answered with
+// the declared name closest to it, and the declared names are listed only
+// when there are few and none is close.
+func TestUndeclaredNameHints(t *testing.T) {
+	counters := func(names ...string) string {
+		s := "counters:\n"
+		for _, n := range names {
+			s += "  - {name: " + n + ", key: ip.address, window: 1h}\n"
+		}
+		return s
+	}
+	lists := func(names ...string) string {
+		s := "lists:\n"
+		for _, n := range names {
+			s += "  - {name: " + n + ", kind: string, values: [x]}\n"
+		}
+		return s
+	}
+	many := []string{"failed_logins_per_ip", "users_per_ip", "logins_per_user",
+		"failed_per_user", "signups_per_ip", "signups_per_network", "accounts_per_network_1h",
+		"resets_per_user", "challenges_failed_per_user", "devices_per_user", "ips_per_user_1h",
+		"countries_per_user_1d", "emails_per_device", "logins_per_device", "users_per_device"}
+	rule := func(when string) string {
+		return "rules:\n  - name: r\n    when: '" + when + "'\n    score: 1\n"
+	}
+	checkMessages(t, []messageCase{
+		{name: "a counter misspelt among many",
+			src: counters(many...) + rule("velocity.failed_login_per_ip > 3"),
+			want: []string{`r.yaml:19:21: rule "r": no counter "failed_login_per_ip" is declared ` +
+				`(did you mean failed_logins_per_ip?)`}},
+		{name: "a counter like none of many",
+			src:  counters(many...) + rule("velocity.zzz > 3"),
+			want: []string{`r.yaml:19:21: rule "r": no counter "zzz" is declared`}},
+		{name: "a counter like none of few",
+			src:  counters("fails", "users") + rule("velocity.zzz > 3"),
+			want: []string{`r.yaml:6:21: rule "r": no counter "zzz" is declared (declared: fails, users)`}},
+		{name: "no counters at all",
+			src:  rule("velocity.zzz > 3"),
+			want: []string{`r.yaml:3:21: rule "r": no counter "zzz" is declared (the set has no counters)`}},
+		{name: "a list misspelt",
+			src: lists("watch_countries") + rule(`in_list("watch_countres", ip.country)`),
+			want: []string{`r.yaml:5:12: rule "r": no list "watch_countres" is declared ` +
+				`(did you mean watch_countries?)`}},
+		{name: "a list like none of few",
+			src: lists("vip", "staff", "office") + rule(`in_list("travellers", user.key)`),
+			want: []string{`r.yaml:7:12: rule "r": no list "travellers" is declared ` +
+				`(declared: office, staff, vip)`}},
+		{name: "a list like none of many",
+			src:  lists("a1", "a2", "a3", "a4", "a5", "a6") + rule(`in_list("travellers", user.key)`),
+			want: []string{`r.yaml:10:12: rule "r": no list "travellers" is declared`}},
+		{name: "a family misspelt",
+			src:  rule(`missing("goe")`),
+			want: []string{`r.yaml:3:12: rule "r": unknown signal family "goe" (did you mean geo?)`}},
+	})
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -184,19 +185,33 @@ func (p *patcher) counter(node *ast.Node, n *ast.MemberNode, id *ast.IdentifierN
 			return
 		}
 	}
-	p.errorf(n, "no counter %q is declared (declared: %s)", prop.Value, p.counterNames())
-	ast.Patch(node, anyValue())
-}
-
-func (p *patcher) counterNames() string {
 	var names []string
 	for _, k := range p.set.Counters {
 		names = append(names, k.Name)
 	}
-	if len(names) == 0 {
-		return "none"
+	p.errorf(n, "no counter %q is declared%s", prop.Value,
+		declaredHint(prop.Value, names, "counters"))
+	ast.Patch(node, anyValue())
+}
+
+// maxListed is how many declared names an error lists when none is close
+// to the wrong one; a set with more would bury the message.
+const maxListed = 5
+
+// declaredHint ends a message about a name that is not declared: the
+// closest declared name when one is close, else the declared names when
+// they are few.
+func declaredHint(got string, names []string, what string) string {
+	if s := suggestName(got, names); s != "" {
+		return s
 	}
-	return strings.Join(names, ", ")
+	switch {
+	case len(names) == 0:
+		return fmt.Sprintf(" (the set has no %s)", what)
+	case len(names) <= maxListed:
+		return fmt.Sprintf(" (declared: %s)", strings.Join(names, ", "))
+	}
+	return ""
 }
 
 func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
@@ -212,7 +227,8 @@ func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
 			return
 		}
 		if _, ok := p.set.Lists[arg.Value]; !ok {
-			p.errorf(n, "no list %q is declared", arg.Value)
+			p.errorf(n, "no list %q is declared%s", arg.Value,
+				declaredHint(arg.Value, p.listNames(), "lists"))
 			return
 		}
 		p.used["list:"+arg.Value] = true
@@ -223,7 +239,8 @@ func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
 		}
 		f, ok := signals.FamilyByName(arg.Value)
 		if !ok {
-			p.errorf(n, "unknown signal family %q", arg.Value)
+			p.errorf(n, "unknown signal family %q%s", arg.Value,
+				suggestName(arg.Value, signals.Families(math.MaxUint16).Names()))
 			return
 		}
 		ast.Patch(node, &ast.CallNode{
@@ -232,6 +249,15 @@ func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
 				&ast.IntegerNode{Value: int(f)}},
 		})
 	}
+}
+
+func (p *patcher) listNames() []string {
+	names := make([]string, 0, len(p.set.Lists))
+	for n := range p.set.Lists {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // friendlier rewrites the checker's "type signals.IP has no field countri"
@@ -302,11 +328,13 @@ func fieldNames(t reflect.Type) []string {
 	return out
 }
 
-// suggestName names the closest known name when it is a likely typo.
+// suggestName names the closest known name when it is a likely typo: one
+// edit away, or up to a quarter of its length for a longer name (gps is
+// not geo, but failed_login_per_ip is failed_logins_per_ip).
 func suggestName(got string, names []string) string {
-	best, bestD := "", 3
+	best, bestD := "", max(1, len(got)/4)+1
 	for _, n := range names {
-		if d := levenshtein(got, n); d < bestD {
+		if d := editDistance(got, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -316,13 +344,16 @@ func suggestName(got string, names []string) string {
 	return fmt.Sprintf(" (did you mean %s?)", best)
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
+// editDistance counts the insertions, deletions, substitutions and swaps of
+// two neighbouring letters that turn a into b: a swap (nwe for new) is one
+// typo, not two.
+func editDistance(a, b string) int {
+	// Rows i-2, i-1 and i of the table of distances between prefixes.
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
 		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
@@ -330,8 +361,11 @@ func levenshtein(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev = cur
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }
