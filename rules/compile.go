@@ -313,6 +313,11 @@ type compiler struct {
 	errs Errors
 	// used records the lists and counters some expression reads.
 	used map[string]bool
+	// broken records the lists and counters that are declared but were
+	// refused ("list:name", "counter:name"). An expression that reads one
+	// is not told it is undeclared: its declaration's own error says what
+	// is wrong, and the set is refused for it.
+	broken map[string]bool
 	// thFile and thAt are where the thresholds were set.
 	thFile string
 	thAt   pos
@@ -336,16 +341,16 @@ func (c *compiler) lintCaps() {
 }
 
 func (c *compiler) compile(specs []*fileSpec) {
-	c.used = map[string]bool{}
+	c.used, c.broken = map[string]bool{}, map[string]bool{}
 	c.thresholds(specs)
 	for _, f := range specs {
 		for _, l := range f.Lists {
-			c.list(f.Name, l)
+			c.declare("list:", l.Name, func() { c.list(f.Name, l) })
 		}
 	}
 	for _, f := range specs {
 		for _, s := range f.Counters {
-			c.counter(f.Name, s)
+			c.declare("counter:", s.Name, func() { c.counter(f.Name, s) })
 		}
 	}
 	seen := map[string]string{}
@@ -363,6 +368,16 @@ func (c *compiler) compile(specs []*fileSpec) {
 		}
 	}
 	c.lintCaps()
+}
+
+// declare compiles one list or counter declaration, and records it as
+// broken when that fails.
+func (c *compiler) declare(kind, name string, compile func()) {
+	before := len(c.errs)
+	compile()
+	if len(c.errs) > before && name != "" {
+		c.broken[kind+name] = true
+	}
 }
 
 func (c *compiler) thresholds(specs []*fileSpec) {
@@ -623,7 +638,7 @@ func (c *compiler) expr(at site, src string, kind exprKind) *vm.Program {
 	if strings.TrimSpace(src) == "" {
 		return nil
 	}
-	p := &patcher{set: c.set, used: c.used}
+	p := &patcher{set: c.set, used: c.used, broken: c.broken}
 	opts := c.options()
 	if kind == kindBool {
 		opts = append(opts, expr.AsBool())

@@ -174,3 +174,54 @@ func TestUndeclaredNameHints(t *testing.T) {
 			want: []string{`r.yaml:3:12: rule "r": unknown signal family "goe" (did you mean geo?)`}},
 	})
 }
+
+// TestBrokenDeclarationsAreStillDeclared: a list or counter with an error
+// is reported once, where it is declared; the rules that read it are not
+// told it is undeclared.
+func TestBrokenDeclarationsAreStillDeclared(t *testing.T) {
+	rules := "rules:\n" +
+		"  - {name: x, when: 'in_list(\"watch\", ip.country) && velocity.per_day > 3', score: 1}\n" +
+		"  - {name: y, when: 'in_list(\"watch\", ip.country)', score: 1}\n"
+	checkMessages(t, []messageCase{
+		{name: "a bad country",
+			src: "lists:\n  - {name: watch, kind: country, values: [RU, Russia]}\n" +
+				"counters:\n  - {name: per_day, key: ip.address, window: 1d}\n" + rules,
+			want: []string{`r.yaml:2:47: list "watch": "Russia" is not a two-letter country code`}},
+		{name: "a bad cidr",
+			src: "lists:\n  - {name: watch, kind: cidr, values: [10.0.0.0/33]}\n" +
+				"counters:\n  - {name: per_day, key: ip.address, window: 1d}\n" +
+				"rules:\n  - {name: x, when: 'in_list(\"watch\", ip.address)', score: 1}\n",
+			want: []string{`r.yaml:2:40: list "watch": "10.0.0.0/33" is not an address or CIDR`}},
+		{name: "a missing list file",
+			src: "lists:\n  - {name: watch, kind: country, file: lists/watch.txt}\n" +
+				"counters:\n  - {name: per_day, key: ip.address, window: 1d}\n" + rules,
+			want: []string{`r.yaml:2:5: list "watch": read list file: open lists/watch.txt: ` +
+				`file does not exist`}},
+		{name: "a bad value in a list file",
+			src: "lists:\n  - {name: watch, kind: country, file: watch.txt}\n" +
+				"counters:\n  - {name: per_day, key: ip.address, window: 1d}\n" + rules,
+			extra: []string{"watch.txt", "RU\n# comment\nRussia\n"},
+			want:  []string{`watch.txt:3:1: list "watch": "Russia" is not a two-letter country code`}},
+		{name: "a bad list name",
+			src: "lists:\n  - {name: watch list, kind: string, values: [a]}\n" +
+				"rules:\n  - {name: x, when: 'in_list(\"watch list\", user.key)', score: 1}\n",
+			want: []string{`r.yaml:2:5: list "watch list": a list needs a name of letters, digits and _`}},
+		{name: "a bad window",
+			src: "lists:\n  - {name: watch, kind: country, values: [RU]}\n" +
+				"counters:\n  - {name: per_day, key: ip.address, window: 1 day}\n" + rules,
+			want: []string{`r.yaml:4:46: counter "per_day": window: "1 day" is not a duration ` +
+				`such as 10m, 1h or 7d`}},
+		{name: "a bad key",
+			src: "lists:\n  - {name: watch, kind: country, values: [RU]}\n" +
+				"counters:\n  - {name: per_day, key: ip.adress, window: 1d}\n" + rules,
+			want: []string{`r.yaml:4:29: counter "per_day": unknown signal ip.adress ` +
+				`(did you mean ip.address?)`}},
+		{name: "a misspelt name is still undeclared, with the broken one suggested",
+			src: "lists:\n  - {name: watch, kind: country, values: [Russia]}\n" +
+				"rules:\n  - {name: x, when: 'in_list(\"wacth\", ip.country)', score: 1}\n",
+			want: []string{
+				`r.yaml:2:43: list "watch": "Russia" is not a two-letter country code`,
+				`r.yaml:4:22: rule "x": no list "wacth" is declared (did you mean watch?)`,
+			}},
+	})
+}

@@ -25,7 +25,10 @@ import (
 type patcher struct {
 	set  *Set
 	used map[string]bool
-	errs []error
+	// broken are the lists and counters declared but refused (see
+	// compiler.broken): reading one is no error of the expression.
+	broken map[string]bool
+	errs   []error
 
 	// notValues are the identifiers that are not read as values by
 	// themselves: callees, and the start of a member chain (checked with
@@ -185,12 +188,14 @@ func (p *patcher) counter(node *ast.Node, n *ast.MemberNode, id *ast.IdentifierN
 			return
 		}
 	}
-	var names []string
-	for _, k := range p.set.Counters {
-		names = append(names, k.Name)
+	if !p.broken["counter:"+prop.Value] {
+		var names []string
+		for _, k := range p.set.Counters {
+			names = append(names, k.Name)
+		}
+		p.errorf(n, "no counter %q is declared%s", prop.Value,
+			declaredHint(prop.Value, p.withBroken("counter:", names), "counters"))
 	}
-	p.errorf(n, "no counter %q is declared%s", prop.Value,
-		declaredHint(prop.Value, names, "counters"))
 	ast.Patch(node, anyValue())
 }
 
@@ -226,9 +231,12 @@ func (p *patcher) call(node *ast.Node, n *ast.CallNode) {
 			p.errorf(n, "in_list needs the list's name as a quoted string")
 			return
 		}
-		if _, ok := p.set.Lists[arg.Value]; !ok {
+		_, ok := p.set.Lists[arg.Value]
+		if !ok && !p.broken["list:"+arg.Value] {
 			p.errorf(n, "no list %q is declared%s", arg.Value,
-				declaredHint(arg.Value, p.listNames(), "lists"))
+				declaredHint(arg.Value, p.withBroken("list:", p.listNames()), "lists"))
+		}
+		if !ok {
 			return
 		}
 		p.used["list:"+arg.Value] = true
@@ -258,6 +266,19 @@ func (p *patcher) listNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// withBroken adds to names the broken declarations of a kind ("list:"),
+// which are declared too, sorted after the good ones.
+func (p *patcher) withBroken(kind string, names []string) []string {
+	var more []string
+	for k := range p.broken {
+		if n, ok := strings.CutPrefix(k, kind); ok {
+			more = append(more, n)
+		}
+	}
+	sort.Strings(more)
+	return append(names, more...)
 }
 
 // friendlier rewrites the checker's "type signals.IP has no field countri"
