@@ -178,16 +178,16 @@ func (v *valueLinter) check(path string, s *ast.StringNode) {
 			path, s.Value, strings.Join(values, ", "))})
 		return
 	}
-	if path == "ip.country" || path == "ip.country_code" {
-		switch {
-		case s.Value == "UK":
-			v.found = append(v.found, finding{at,
-				`ip.country is never "UK": countries are ISO 3166 codes, and the United Kingdom is "GB"`})
-		case !isCountryCode(s.Value) || strings.ToUpper(s.Value) != s.Value:
-			v.found = append(v.found, finding{at, fmt.Sprintf(
-				"ip.country is never %q: it holds two upper-case letters (ISO 3166), such as \"DE\"",
-				s.Value)})
-		}
+	if path != "ip.country" {
+		return
+	}
+	problem := countryProblem(s.Value)
+	if problem == "" && strings.ToUpper(s.Value) != s.Value {
+		problem = "it holds upper-case codes, such as " + strings.ToUpper(s.Value)
+	}
+	if problem != "" {
+		v.found = append(v.found, finding{at, fmt.Sprintf("ip.country is never %q: %s",
+			s.Value, problem)})
 	}
 }
 

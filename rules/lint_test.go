@@ -12,7 +12,7 @@ func TestLintWarnings(t *testing.T) {
 		{"unknown outcome in a list", "rules:\n  - name: r\n    when: event.outcome in [\"failed\", \"fail\"]\n    score: 1\n",
 			`r.yaml:3:39: rule "r": warning: event.outcome is never "fail"`},
 		{"UK is GB", "rules:\n  - name: r\n    when: ip.country == \"UK\"\n    score: 1\n",
-			`the United Kingdom is "GB"`},
+			`r.yaml:3:25: rule "r": warning: ip.country is never "UK": the United Kingdom is GB, not UK`},
 		{"lower-case country", "rules:\n  - name: r\n    when: '\"de\" == ip.country'\n    score: 1\n",
 			`ip.country is never "de"`},
 		{"constant false", "rules:\n  - name: r\n    when: 1 > 2\n    score: 1\n",

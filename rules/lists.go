@@ -192,8 +192,8 @@ func (l *List) add(v string) error {
 		}
 		l.asns[n] = struct{}{}
 	case KindCountry:
-		if !isCountryCode(v) {
-			return fmt.Errorf("%q is not a two-letter country code", v)
+		if problem := countryProblem(v); problem != "" {
+			return fmt.Errorf("%q is not a country code: %s", v, problem)
 		}
 		l.strings[strings.ToUpper(v)] = struct{}{}
 	case KindDomain:

@@ -186,7 +186,8 @@ func TestBrokenDeclarationsAreStillDeclared(t *testing.T) {
 		{name: "a bad country",
 			src: "lists:\n  - {name: watch, kind: country, values: [RU, Russia]}\n" +
 				"counters:\n  - {name: per_day, key: ip.address, window: 1d}\n" + rules,
-			want: []string{`r.yaml:2:47: list "watch": "Russia" is not a two-letter country code`}},
+			want: []string{`r.yaml:2:47: list "watch": "Russia" is not a country code: ` +
+				`countries are two-letter ISO 3166-1 codes, such as DE`}},
 		{name: "a bad cidr",
 			src: "lists:\n  - {name: watch, kind: cidr, values: [10.0.0.0/33]}\n" +
 				"counters:\n  - {name: per_day, key: ip.address, window: 1d}\n" +
@@ -201,7 +202,8 @@ func TestBrokenDeclarationsAreStillDeclared(t *testing.T) {
 			src: "lists:\n  - {name: watch, kind: country, file: watch.txt}\n" +
 				"counters:\n  - {name: per_day, key: ip.address, window: 1d}\n" + rules,
 			extra: []string{"watch.txt", "RU\n# comment\nRussia\n"},
-			want:  []string{`watch.txt:3:1: list "watch": "Russia" is not a two-letter country code`}},
+			want: []string{`watch.txt:3:1: list "watch": "Russia" is not a country code: ` +
+				`countries are two-letter ISO 3166-1 codes, such as DE`}},
 		{name: "a bad list name",
 			src: "lists:\n  - {name: watch list, kind: string, values: [a]}\n" +
 				"rules:\n  - {name: x, when: 'in_list(\"watch list\", user.key)', score: 1}\n",
@@ -220,8 +222,72 @@ func TestBrokenDeclarationsAreStillDeclared(t *testing.T) {
 			src: "lists:\n  - {name: watch, kind: country, values: [Russia]}\n" +
 				"rules:\n  - {name: x, when: 'in_list(\"wacth\", ip.country)', score: 1}\n",
 			want: []string{
-				`r.yaml:2:43: list "watch": "Russia" is not a two-letter country code`,
+				`r.yaml:2:43: list "watch": "Russia" is not a country code: ` +
+					`countries are two-letter ISO 3166-1 codes, such as DE`,
 				`r.yaml:4:22: rule "x": no list "wacth" is declared (did you mean watch?)`,
 			}},
 	})
+}
+
+// TestCountryCodes: a country list refuses what ip.country never holds,
+// and the lint warns about a condition comparing ip.country with it, in
+// the same words.
+func TestCountryCodes(t *testing.T) {
+	tests := []struct {
+		value   string
+		problem string // "" when the code is one ip.country holds
+	}{
+		{"UK", "the United Kingdom is GB, not UK"},
+		{"EL", "Greece is GR, not EL"},
+		{"XX", "no country has the ISO 3166-1 code XX"},
+		{"SU", "no country has the ISO 3166-1 code SU"},
+		{"EU", "no country has the ISO 3166-1 code EU"},
+		{"Russia", "countries are two-letter ISO 3166-1 codes, such as DE"},
+		{"R1", "countries are two-letter ISO 3166-1 codes, such as DE"},
+		{"GB", ""},
+		{"XK", ""},
+		{"AX", ""},
+	}
+	// The table holds the 249 assigned codes and XK, each once.
+	if len(countryCodes) != 250 {
+		t.Errorf("%d country codes, want 250", len(countryCodes))
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			list := "lists:\n  - {name: l, kind: country, values: [RU, " + tc.value + "]}\n" +
+				"rules:\n  - {name: r, when: 'in_list(\"l\", ip.country)', score: 1}\n"
+			cond := "rules:\n  - {name: r, when: 'ip.country == \"" + tc.value + "\"', score: 1}\n"
+			_, err := compileOne(t, list)
+			s := mustCompile(t, cond)
+			if tc.problem == "" {
+				if err != nil || len(s.Warnings) > 0 {
+					t.Fatalf("list: %v; condition: %v", err, s.Warnings)
+				}
+				return
+			}
+			wantErr := `r.yaml:2:43: list "l": "` + tc.value + `" is not a country code: ` + tc.problem
+			if err == nil || err.Error() != wantErr {
+				t.Errorf("list error:\n%v\nwant\n%s", err, wantErr)
+			}
+			wantWarn := `r.yaml:2:36: rule "r": warning: ip.country is never "` + tc.value + `": ` +
+				tc.problem
+			if s.Warnings.Error() != wantWarn {
+				t.Errorf("condition warnings:\n%v\nwant\n%s", s.Warnings, wantWarn)
+			}
+		})
+	}
+}
+
+// TestCountryCase: a country list takes codes in any case, as in_list
+// compares them; ip.country holds upper case, which the lint says.
+func TestCountryCase(t *testing.T) {
+	s := mustCompile(t, "lists:\n  - {name: l, kind: country, values: [de, Gb]}\n"+
+		"rules:\n  - {name: r, when: 'in_list(\"l\", ip.country) || ip.country == \"fr\"', score: 1}\n")
+	want := `r.yaml:4:64: rule "r": warning: ip.country is never "fr": it holds upper-case codes, such as FR`
+	if s.Warnings.Error() != want {
+		t.Errorf("warnings:\n%v\nwant\n%s", s.Warnings, want)
+	}
+	if !s.Lists["l"].Contains("GB") || !s.Lists["l"].Contains("de") {
+		t.Error("the list does not hold GB and DE")
+	}
 }
