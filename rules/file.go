@@ -1,11 +1,12 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // fileSpec is one rule file as written.
@@ -68,7 +69,7 @@ type ruleSpec struct {
 func parseFile(name string, data []byte) (*fileSpec, Errors) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{yamlError(name, err)}
+		return nil, Errors{SyntaxError(name, data, err)}
 	}
 	f := &fileSpec{Name: name}
 	if len(doc.Content) == 0 {
@@ -94,18 +95,6 @@ func parseFile(name string, data []byte) (*fileSpec, Errors) {
 			}
 		})
 	return f, p.errs
-}
-
-func yamlError(file string, err error) *Error {
-	// yaml.v3 reports "yaml: line N: message"; keep its line.
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := &Error{File: file, Msg: msg, parent: err}
-	var line int
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		e.Line = line
-		e.Msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-	}
-	return e
 }
 
 type yamlParser struct {
@@ -144,19 +133,54 @@ func (p *yamlParser) eachKey(n *yaml.Node, kind, name string, known []string,
 }
 
 // decode decodes a scalar or sequence node into out, reporting type errors
-// at the node.
+// at the value that has the wrong type.
 func (p *yamlParser) decode(v *yaml.Node, kind, name, key string, out any) {
 	if err := v.Decode(out); err != nil {
-		p.errAt(v, kind, name, "%s: %s", key, typeProblem(err))
+		msg, at := typeProblem(err)
+		if at.line == 0 {
+			at = pos{v.Line, v.Column}
+		}
+		p.errs = append(p.errs, &Error{File: p.file, Line: at.line, Col: at.col,
+			Kind: kind, Rule: name, Msg: key + ": " + msg})
 	}
 }
 
-func typeProblem(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "yaml: unmarshal errors") {
-		msg = msg[i+2:]
+// typeWords name the Go types values are decoded into as a rule file's
+// reader knows them.
+var typeWords = map[string]string{
+	"int": "a whole number", "bool": "true or false", "string": "a single value",
+	"[]string": "a list such as [a, b]",
+}
+
+// typeProblem says what is wrong with a value of the wrong type, and
+// where, in the words of the rule file: the library says "cannot
+// construct !!str `high` into int".
+func typeProblem(err error) (string, pos) {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return strings.TrimPrefix(err.Error(), "yaml: "), pos{}
 	}
-	return strings.TrimPrefix(msg, "yaml: ")
+	at := pos{le.Mark.Line, le.Mark.Column}
+	rest, ok := strings.CutPrefix(le.Message, "cannot construct ")
+	i := strings.LastIndex(rest, " into ")
+	if !ok || i < 0 {
+		return le.Message, at
+	}
+	got, into := rest[:i], rest[i+len(" into "):]
+	want, known := typeWords[into]
+	if !known {
+		want = into
+	}
+	switch {
+	case strings.Contains(got, "`"):
+		got = strings.TrimSuffix(got[strings.Index(got, "`")+1:], "`")
+		got = fmt.Sprintf("%q", got)
+	case got == "!!seq":
+		got = "a list"
+	case got == "!!map":
+		got = "a mapping"
+	}
+	return fmt.Sprintf("expected %s, not %s", want, got), at
 }
 
 func (p *yamlParser) thresholds(n *yaml.Node) *thresholdSpec {

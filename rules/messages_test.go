@@ -291,3 +291,65 @@ func TestCountryCase(t *testing.T) {
 		t.Error("the list does not hold GB and DE")
 	}
 }
+
+// TestSyntaxErrors: a file that is not valid YAML is reported at the line
+// to fix, with a hint for the usual mistakes.
+func TestSyntaxErrors(t *testing.T) {
+	rule := "  - name: a\n    when: ip.tor\n    score: 10\n"
+	checkMessages(t, []messageCase{
+		{name: "a line indented wrong in a rule",
+			src: "# watch rules\nrules:\n" + rule + rule + "  - name: c\n    when: ip.vpn\n   score: 10\n",
+			want: []string{`r.yaml:11:4: did not find expected '-' indicator (in the list that starts ` +
+				`at line 3): this line is not indented like the entries above it`}},
+		{name: "an unquoted colon and space in a value",
+			src: "rules:\n  - name: a\n    when: ip.tor\n    score: 10\n    message: Tor exit node: \n",
+			want: []string{`r.yaml:5:27: mapping values are not allowed in this context: ` +
+				`a value containing ': ' must be quoted`}},
+		{name: "a key without its colon",
+			src:  "rules:\n  - name: a\n    when ip.tor\n    score: 10\n",
+			want: []string{`r.yaml:3:5: this key has no ':' after it`}},
+		{name: "a quote never closed",
+			src:  "rules:\n  - name: a\n    when: ip.tor\n    message: \"Tor\n    score: 10\n",
+			want: []string{`r.yaml:4:14: the quoted value that starts here is not closed`}},
+		{name: "a bracket never closed",
+			src:  "rules:\n  - {name: a, when: ip.tor, score: 10\n",
+			want: []string{`r.yaml:2:38: the file ends before a [ or { is closed`}},
+		{name: "a brace closed too late",
+			src:  "rules:\n  - {name: a, when: ip.tor, score: 10\n  - {name: b, when: ip.vpn, score: 10}\n",
+			want: []string{`r.yaml:3:5: did not find expected ',' or '}' (in the { at line 2, column 5)`}},
+		{name: "a tab",
+			src: "rules:\n  - name: a\n\twhen: ip.tor\n",
+			want: []string{`r.yaml:3:1: found a tab character that violates indentation ` +
+				`(while scanning a plain scalar at line 2): indent with spaces, not tabs`}},
+		{name: "a value starting with @",
+			src: "rules:\n  - name: a\n    when: ip.tor\n    score: 10\n    message: @user\n",
+			want: []string{`r.yaml:5:14: found character that cannot start any token: ` +
+				`a value starting with '@' must be quoted`}},
+	})
+}
+
+// TestTypeErrors: a value of the wrong type is reported where it is, in
+// the words of the rule file.
+func TestTypeErrors(t *testing.T) {
+	checkMessages(t, []messageCase{
+		{name: "words for numbers, flags and lists",
+			src: "rules:\n  - {name: r, when: ip.tor, action: deny, score: high, tags: soft, debug: maybe}\n",
+			want: []string{
+				`r.yaml:2:50: rule "r": score: expected a whole number, not "high"`,
+				`r.yaml:2:62: rule "r": tags: expected a list such as [a, b], not "soft"`,
+				`r.yaml:2:75: rule "r": debug: expected true or false, not "maybe"`,
+			}},
+		{name: "a fraction is no whole number",
+			src:  "rules:\n  - {name: r, when: ip.tor, action: deny, score: 1.5}\n",
+			want: []string{`r.yaml:2:50: rule "r": score: expected a whole number, not "1.5"`}},
+		{name: "a list for a single value, a mapping for a list",
+			src: "rules:\n  - {name: r, when: ip.tor, action: deny, message: [a], tags: {a: 1}}\n",
+			want: []string{
+				`r.yaml:2:52: rule "r": message: expected a single value, not a list`,
+				`r.yaml:2:63: rule "r": tags: expected a list such as [a, b], not a mapping`,
+			}},
+		{name: "inside a mapping, at the value",
+			src:  "thresholds:\n  step_up: 50\n  deny: 90\n  caps:\n    soft: lots\n",
+			want: []string{`r.yaml:5:11: thresholds.caps: expected a whole number, not "lots"`}},
+	})
+}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/verdictrisk/verdict/engine"
 	"github.com/verdictrisk/verdict/rules"
@@ -141,7 +141,7 @@ func LoadFile(path string) (*File, error) {
 func Parse(path string, data []byte) (*File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, rules.SyntaxError(path, data, err)
 	}
 	p := &parser{file: path}
 	f := &File{Path: path, Rules: ".."}

@@ -192,6 +192,27 @@ tests:
 	}
 }
 
+// TestSyntaxErrorsNameTheirPlace: a test file that is not valid YAML is
+// reported at the line to fix, as rule files are.
+func TestSyntaxErrorsNameTheirPlace(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"a line indented wrong", "tests:\n  - name: a\n    steps:\n      - event: {type: login}\n" +
+			"  - name: b\n   steps: []\n",
+			`t.yaml:6:4: did not find expected '-' indicator (in the list that starts at line 2): ` +
+				`this line is not indented like the entries above it`},
+		{"a brace never closed", "tests:\n  - name: a\n    steps:\n      - event: {type: login\n",
+			`t.yaml:4:28: the file ends before a [ or { is closed`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ruletest.Parse("t.yaml", []byte(tc.src))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("err = %v, want %s", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseErrorsNameTheirPlace(t *testing.T) {
 	src := `rules: ..
 tests:
