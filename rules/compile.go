@@ -345,12 +345,12 @@ func (c *compiler) compile(specs []*fileSpec) {
 	c.thresholds(specs)
 	for _, f := range specs {
 		for _, l := range f.Lists {
-			c.declare("list:", l.Name, func() { c.list(f.Name, l) })
+			c.declare("list:", l.Name, len(l.bad) > 0, func() { c.list(f.Name, l) })
 		}
 	}
 	for _, f := range specs {
 		for _, s := range f.Counters {
-			c.declare("counter:", s.Name, func() { c.counter(f.Name, s) })
+			c.declare("counter:", s.Name, len(s.bad) > 0, func() { c.counter(f.Name, s) })
 		}
 	}
 	seen := map[string]string{}
@@ -371,11 +371,11 @@ func (c *compiler) compile(specs []*fileSpec) {
 }
 
 // declare compiles one list or counter declaration, and records it as
-// broken when that fails.
-func (c *compiler) declare(kind, name string, compile func()) {
+// broken when that fails or it had a value of the wrong type (badValue).
+func (c *compiler) declare(kind, name string, badValue bool, compile func()) {
 	before := len(c.errs)
 	compile()
-	if len(c.errs) > before && name != "" {
+	if (badValue || len(c.errs) > before) && name != "" {
 		c.broken[kind+name] = true
 	}
 }
@@ -392,6 +392,9 @@ func (c *compiler) thresholds(specs []*fileSpec) {
 			continue
 		}
 		from = f.Name
+		if t.bad["step_up"] || t.bad["deny"] {
+			continue // reported where the value is
+		}
 		if t.StepUp <= 0 || t.Deny <= 0 || t.StepUp > 100 || t.Deny > 100 {
 			c.fail(f.Name, t.at, "", "", "thresholds.step_up and thresholds.deny must be between 1 and 100")
 			continue
@@ -448,6 +451,9 @@ func (c *compiler) ruleCap(file string, s *ruleSpec, r *Rule) {
 }
 
 func (c *compiler) list(file string, s *listSpec) {
+	if s.bad["name"] || s.bad["kind"] {
+		return // reported where the value is; the values cannot be read without a kind
+	}
 	if !validName(s.Name) {
 		c.fail(file, s.at, "list", s.Name, "a list needs a name of letters, digits and _")
 		return
@@ -464,6 +470,9 @@ func (c *compiler) list(file string, s *listSpec) {
 }
 
 func (c *compiler) counter(file string, s *counterSpec) {
+	if s.bad["name"] {
+		return
+	}
 	if !validName(s.Name) {
 		c.fail(file, s.at, "counter", s.Name, "a counter needs a name of letters, digits and _")
 		return
@@ -481,12 +490,12 @@ func (c *compiler) counter(file string, s *counterSpec) {
 	k := &Counter{Name: s.Name, Description: s.Description, Index: len(c.set.Counters),
 		Distinct: s.Distinct != "", File: file, Line: s.at.line, col: s.at.col}
 	w, err := parseWindow(s.Window)
-	if err != nil {
+	if err != nil && !s.bad["window"] {
 		c.fail(file, s.fields["window"].start(), "counter", s.Name, "window: %v", err)
 	}
 	k.Window = w
 	ok := err == nil
-	if s.Key == "" {
+	if s.Key == "" && !s.bad["key"] {
 		c.fail(file, s.at, "counter", s.Name, "a counter needs a key expression")
 		ok = false
 	}
@@ -530,6 +539,9 @@ func parseWindow(s string) (time.Duration, error) {
 func (c *compiler) rule(file string, s *ruleSpec) *Rule {
 	site := site{file: file, kind: "rule", name: s.Name}
 	before := len(c.errs)
+	if s.bad["name"] {
+		return nil
+	}
 	if !validName(s.Name) {
 		c.fail(file, s.at, "rule", s.Name, "a rule needs a name of letters, digits, _ and -")
 		return nil
@@ -546,11 +558,13 @@ func (c *compiler) rule(file string, s *ruleSpec) *Rule {
 	c.ruleAction(site.at(s.fields["action"]), s.Action, r)
 	c.ruleMode(site.at(s.fields["mode"]), s.Mode, r)
 	c.ruleExpiry(site.at(s.fields["expires"]), s.Expires, r)
-	if s.Score == 0 && s.Action == "" {
+	if s.Score == 0 && s.Action == "" && !s.bad["score"] && !s.bad["action"] {
 		c.fail(file, s.at, "rule", s.Name, "a rule needs a score, an action, or both")
 	}
 	if s.When == "" {
-		c.fail(file, s.at, "rule", s.Name, "a rule needs a when expression")
+		if !s.bad["when"] {
+			c.fail(file, s.at, "rule", s.Name, "a rule needs a when expression")
+		}
 		return nil
 	}
 	r.at, r.when = s.at, s.fields["when"]

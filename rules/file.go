@@ -25,6 +25,7 @@ type thresholdSpec struct {
 	Deny   int            `yaml:"deny"`
 	Caps   map[string]int `yaml:"caps"`
 	at     pos
+	bad    map[string]bool // keys whose values had the wrong type (see decode)
 }
 
 type listSpec struct {
@@ -35,6 +36,7 @@ type listSpec struct {
 	File        string   `yaml:"file"`
 	at          pos
 	valuesAt    []pos
+	bad         map[string]bool // keys whose values had the wrong type (see decode)
 }
 
 type counterSpec struct {
@@ -46,6 +48,7 @@ type counterSpec struct {
 	Window      string `yaml:"window"`
 	at          pos
 	fields      map[string]span
+	bad         map[string]bool // keys whose values had the wrong type (see decode)
 }
 
 type ruleSpec struct {
@@ -62,6 +65,7 @@ type ruleSpec struct {
 	Debug       bool     `yaml:"debug"`
 	at          pos
 	fields      map[string]span
+	bad         map[string]bool // keys whose values had the wrong type (see decode)
 }
 
 // parseFile reads one YAML rule file. Unknown keys, wrong types and a
@@ -133,8 +137,10 @@ func (p *yamlParser) eachKey(n *yaml.Node, kind, name string, known []string,
 }
 
 // decode decodes a scalar or sequence node into out, reporting type errors
-// at the value that has the wrong type.
-func (p *yamlParser) decode(v *yaml.Node, kind, name, key string, out any) {
+// at the value that has the wrong type. It returns false for such a value:
+// the caller notes the key, so that the checks that a key is given (a rule
+// needs a score) do not report it a second time.
+func (p *yamlParser) decode(v *yaml.Node, kind, name, key string, out any) bool {
 	if err := v.Decode(out); err != nil {
 		msg, at := typeProblem(err)
 		if at.line == 0 {
@@ -142,7 +148,9 @@ func (p *yamlParser) decode(v *yaml.Node, kind, name, key string, out any) {
 		}
 		p.errs = append(p.errs, &Error{File: p.file, Line: at.line, Col: at.col,
 			Kind: kind, Rule: name, Msg: key + ": " + msg})
+		return false
 	}
+	return true
 }
 
 // typeWords name the Go types values are decoded into as a rule file's
@@ -184,15 +192,11 @@ func typeProblem(err error) (string, pos) {
 }
 
 func (p *yamlParser) thresholds(n *yaml.Node) *thresholdSpec {
-	t := &thresholdSpec{at: pos{n.Line, n.Column}}
+	t := &thresholdSpec{at: pos{n.Line, n.Column}, bad: map[string]bool{}}
 	p.eachKey(n, "", "", []string{"step_up", "deny", "caps"}, func(key string, v *yaml.Node) {
-		switch key {
-		case "step_up":
-			p.decode(v, "", "", "thresholds.step_up", &t.StepUp)
-		case "deny":
-			p.decode(v, "", "", "thresholds.deny", &t.Deny)
-		case "caps":
-			p.decode(v, "", "", "thresholds.caps", &t.Caps)
+		dst := map[string]any{"step_up": &t.StepUp, "deny": &t.Deny, "caps": &t.Caps}[key]
+		if !p.decode(v, "", "", "thresholds."+key, dst) {
+			t.bad[key] = true
 		}
 	})
 	return t
@@ -226,20 +230,17 @@ func nameOf(n *yaml.Node) string {
 func (p *yamlParser) lists(n *yaml.Node) []*listSpec {
 	var out []*listSpec
 	for _, item := range p.sequence(n, "lists") {
-		l := &listSpec{at: pos{item.Line, item.Column}, Name: nameOf(item)}
+		l := &listSpec{at: pos{item.Line, item.Column}, Name: nameOf(item), bad: map[string]bool{}}
 		p.eachKey(item, "list", l.Name, []string{"name", "description", "kind", "values", "file"},
 			func(key string, v *yaml.Node) {
-				switch key {
-				case "name":
-					p.decode(v, "list", l.Name, key, &l.Name)
-				case "description":
-					p.decode(v, "list", l.Name, key, &l.Description)
-				case "kind":
-					p.decode(v, "list", l.Name, key, &l.Kind)
-				case "file":
-					p.decode(v, "list", l.Name, key, &l.File)
-				case "values":
+				if key == "values" {
 					p.listValues(v, l)
+					return
+				}
+				dst := map[string]*string{"name": &l.Name, "description": &l.Description,
+					"kind": &l.Kind, "file": &l.File}[key]
+				if !p.decode(v, "list", l.Name, key, dst) {
+					l.bad[key] = true
 				}
 			})
 		out = append(out, l)
@@ -250,11 +251,13 @@ func (p *yamlParser) lists(n *yaml.Node) []*listSpec {
 func (p *yamlParser) listValues(v *yaml.Node, l *listSpec) {
 	if v.Kind != yaml.SequenceNode {
 		p.errAt(v, "list", l.Name, "values must be a list")
+		l.bad["values"] = true
 		return
 	}
 	for _, item := range v.Content {
 		if item.Kind != yaml.ScalarNode {
 			p.errAt(item, "list", l.Name, "each value must be a single string or number")
+			l.bad["values"] = true
 			continue
 		}
 		l.Values = append(l.Values, item.Value)
@@ -267,12 +270,14 @@ func (p *yamlParser) counters(n *yaml.Node) []*counterSpec {
 	keys := []string{"name", "description", "key", "when", "distinct", "window"}
 	for _, item := range p.sequence(n, "counters") {
 		c := &counterSpec{at: pos{item.Line, item.Column}, Name: nameOf(item),
-			fields: map[string]span{}}
+			fields: map[string]span{}, bad: map[string]bool{}}
 		p.eachKey(item, "counter", c.Name, keys, func(key string, v *yaml.Node) {
 			c.fields[key] = p.span(v)
 			dst := map[string]*string{"name": &c.Name, "description": &c.Description,
 				"key": &c.Key, "when": &c.When, "distinct": &c.Distinct, "window": &c.Window}[key]
-			p.decode(v, "counter", c.Name, key, dst)
+			if !p.decode(v, "counter", c.Name, key, dst) {
+				c.bad[key] = true
+			}
 		})
 		out = append(out, c)
 	}
@@ -285,7 +290,7 @@ func (p *yamlParser) rules(n *yaml.Node) []*ruleSpec {
 		"message", "tags", "mode", "expires", "debug"}
 	for _, item := range p.sequence(n, "rules") {
 		r := &ruleSpec{at: pos{item.Line, item.Column}, Name: nameOf(item),
-			fields: map[string]span{}}
+			fields: map[string]span{}, bad: map[string]bool{}}
 		p.eachKey(item, "rule", r.Name, keys, func(key string, v *yaml.Node) {
 			r.fields[key] = p.span(v)
 			p.ruleField(r, key, v)
@@ -296,20 +301,11 @@ func (p *yamlParser) rules(n *yaml.Node) []*ruleSpec {
 }
 
 func (p *yamlParser) ruleField(r *ruleSpec, key string, v *yaml.Node) {
-	switch key {
-	case "score":
-		p.decode(v, "rule", r.Name, key, &r.Score)
-	case "tags":
-		p.decode(v, "rule", r.Name, key, &r.Tags)
-	case "debug":
-		p.decode(v, "rule", r.Name, key, &r.Debug)
-	case "when":
-		p.decode(v, "rule", r.Name, key, &r.When)
-	default:
-		dst := map[string]*string{"name": &r.Name, "description": &r.Description,
-			"action": &r.Action, "reason": &r.Reason, "message": &r.Message,
-			"mode": &r.Mode, "expires": &r.Expires}[key]
-		p.decode(v, "rule", r.Name, key, dst)
+	dst := map[string]any{"name": &r.Name, "description": &r.Description, "when": &r.When,
+		"score": &r.Score, "action": &r.Action, "reason": &r.Reason, "message": &r.Message,
+		"tags": &r.Tags, "mode": &r.Mode, "expires": &r.Expires, "debug": &r.Debug}[key]
+	if !p.decode(v, "rule", r.Name, key, dst) {
+		r.bad[key] = true
 	}
 }
 

@@ -134,7 +134,7 @@ func buildList(fsys fs.FS, dir string, s *listSpec, file string) (*List, Errors)
 		}
 		errs = append(errs, l.addFile(p, data, s.Name)...)
 	}
-	if len(s.Values) == 0 && s.File == "" {
+	if len(s.Values) == 0 && s.File == "" && !s.bad["values"] && !s.bad["file"] {
 		fail(s.at, "a list needs values or a file")
 	}
 	return l, errs

@@ -353,3 +353,35 @@ func TestTypeErrors(t *testing.T) {
 			want: []string{`r.yaml:5:11: thresholds.caps: expected a whole number, not "lots"`}},
 	})
 }
+
+// TestTypeErrorsAreReportedOnce: a value of the wrong type is reported
+// where it is, and not again as a missing key, a bad range or an
+// undeclared list or counter.
+func TestTypeErrorsAreReportedOnce(t *testing.T) {
+	reads := "rules:\n  - {name: r, when: 'in_list(\"l\", ip.country) && velocity.c > 1', score: 1}\n"
+	checkMessages(t, []messageCase{
+		{name: "a score that is no number",
+			src:  "rules:\n  - {name: r, when: ip.tor, score: high}\n",
+			want: []string{`r.yaml:2:36: rule "r": score: expected a whole number, not "high"`}},
+		{name: "a condition that is a list",
+			src:  "rules:\n  - {name: r, when: [ip.tor], score: 1}\n",
+			want: []string{`r.yaml:2:21: rule "r": when: expected a single value, not a list`}},
+		{name: "a name that is a list",
+			src:  "rules:\n  - {name: [r], when: ip.tor, score: 1}\n",
+			want: []string{`r.yaml:2:12: name: expected a single value, not a list`}},
+		{name: "a threshold that is a list",
+			src:  "thresholds: {step_up: [50], deny: 90}\n",
+			want: []string{`r.yaml:1:23: thresholds.step_up: expected a whole number, not a list`}},
+		{name: "a window that is a list, and a kind",
+			src: "lists:\n  - {name: l, kind: [country], values: [DE]}\n" +
+				"counters:\n  - {name: c, key: ip.address, window: [1h]}\n" + reads,
+			want: []string{
+				`r.yaml:2:21: list "l": kind: expected a single value, not a list`,
+				`r.yaml:4:40: counter "c": window: expected a single value, not a list`,
+			}},
+		{name: "values that are no list",
+			src: "lists:\n  - {name: l, kind: country, values: DE}\n" +
+				"counters:\n  - {name: c, key: ip.address, window: 1h}\n" + reads,
+			want: []string{`r.yaml:2:38: list "l": values must be a list`}},
+	})
+}
