@@ -89,6 +89,7 @@ func TestDeadLetters(t *testing.T) {
 		{`{"type":"logon","ip":"81.2.69.142"}`, "invalid_value", "type"},
 		{`{"type":"login","ip":1234}`, "invalid_type", "ip"},
 		{``, ReasonEmpty, ""},
+		{" \n\t\r\n ", ReasonEmpty, ""},
 		{`{"type":"login","ip":"81.2.69.142","user_agent":"` + strings.Repeat("x", 2000) + `"}`,
 			ReasonTooLarge, ""},
 	}

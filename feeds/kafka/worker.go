@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -193,8 +194,10 @@ func (c *Consumer) decide(src *kgo.Record) (out *kgo.Record, dead string) {
 	o := &c.opts
 	var fe *engine.FieldError
 	switch {
-	case len(src.Value) == 0:
-		fe = &engine.FieldError{Code: ReasonEmpty, Message: "the record has no value"}
+	case len(bytes.TrimSpace(src.Value)) == 0:
+		// A blank line is as empty as a tombstone, not broken JSON.
+		fe = &engine.FieldError{Code: ReasonEmpty,
+			Message: "the record has no value, or only whitespace"}
 	case len(src.Value) > o.MaxEventBytes:
 		fe = &engine.FieldError{Code: ReasonTooLarge,
 			Message: "the record is larger than the event limit of " + strconv.Itoa(o.MaxEventBytes) + " bytes"}
