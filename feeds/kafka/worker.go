@@ -120,18 +120,20 @@ func (w *worker) run() {
 // returns false when the worker is told to stop while waiting for room.
 func (w *worker) handle(src *kgo.Record) bool {
 	c := w.c
+	// Room first, then the decision: a record decided but never produced
+	// would be remembered as decided, and its next owner (this process
+	// again) would publish only a repeat of a decision nobody saw.
+	select {
+	case w.slots <- struct{}{}:
+	case <-w.quit:
+		// Not decided, not marked: the next owner decides it.
+		return false
+	}
 	c.met.consumed.Inc()
 	if c.beforeDecide != nil {
 		c.beforeDecide(src)
 	}
 	out, dead := c.decide(src)
-	select {
-	case w.slots <- struct{}{}:
-	case <-w.quit:
-		// Not produced, not marked: the next owner decides it again (and
-		// answers it from the dedupe memory if it is this process).
-		return false
-	}
 	seq := w.acks.add(src)
 	w.inflight.Add(1)
 	w.produce(out, src, seq, dead, 0)
