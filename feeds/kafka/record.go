@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -24,6 +25,15 @@ const (
 	// HeaderRepeated is "true" on a decision reproduced for an event id
 	// seen before (a redelivery or a retry).
 	HeaderRepeated = "verdict.repeated"
+
+	// HeaderNamespace starts every header verdictd writes. A source
+	// record's headers in it are renamed on its dead letter, with
+	// OriginalHeaderPrefix before them, so that a producer cannot forge a
+	// reason or a source: a reader takes the first header of a name.
+	HeaderNamespace = "verdict."
+	// OriginalHeaderPrefix is put before a source header in verdict's
+	// namespace on a dead letter (original.verdict.error.code).
+	OriginalHeaderPrefix = "original."
 
 	HeaderErrorCode    = "verdict.error.code"
 	HeaderErrorField   = "verdict.error.field"
@@ -85,11 +95,18 @@ func withSource(r *kgo.Record, src *kgo.Record) *kgo.Record {
 	return r
 }
 
-// deadLetter is src unchanged (key, value, headers, timestamp) on the
-// dead-letter topic, with the reason and the source added as headers.
+// deadLetter is src unchanged (key, value, timestamp, headers but for
+// those in verdict's namespace, renamed) on the dead-letter topic, with the
+// reason and the source added as headers.
 func deadLetter(topic string, src *kgo.Record, fe *engine.FieldError) *kgo.Record {
 	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+7)
-	hs = append(hs, src.Headers...)
+	for _, h := range src.Headers {
+		if len(h.Key) >= len(HeaderNamespace) &&
+			strings.EqualFold(h.Key[:len(HeaderNamespace)], HeaderNamespace) {
+			h.Key = OriginalHeaderPrefix + h.Key
+		}
+		hs = append(hs, h)
+	}
 	hs = appendHeader(hs, HeaderErrorCode, fe.Code)
 	hs = appendHeader(hs, HeaderErrorField, fe.Field)
 	hs = appendHeader(hs, HeaderErrorMessage, fe.Message)
