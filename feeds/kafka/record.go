@@ -45,6 +45,10 @@ const (
 	// HeaderSourceTimestamp is the source record's timestamp, RFC 3339
 	// with milliseconds.
 	HeaderSourceTimestamp = "verdict.source.timestamp"
+	// HeaderStripped is "true" on a dead letter that leaves out the source
+	// record's key, value and headers because the broker refused it whole
+	// (too large for the dead-letter topic, say).
+	HeaderStripped = "verdict.stripped"
 )
 
 // Dead-letter reasons of the Kafka path, besides the event error codes of
@@ -53,6 +57,14 @@ const (
 const (
 	ReasonEmpty    = "empty_record"
 	ReasonTooLarge = "record_too_large"
+	// ReasonDecisionTooLarge: the event was decided but the broker refused
+	// its decision as too large (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE),
+	// even produced alone.
+	ReasonDecisionTooLarge = "decision_too_large"
+	// ReasonDecisionUnproducible: the event was decided but the broker
+	// refused its decision for good for another reason (INVALID_RECORD,
+	// say), even produced alone; the message names the broker's error.
+	ReasonDecisionUnproducible = "decision_unproducible"
 )
 
 // Origins of a decision.
@@ -107,15 +119,33 @@ func deadLetter(topic string, src *kgo.Record, fe *engine.FieldError) *kgo.Recor
 		}
 		hs = append(hs, h)
 	}
+	return &kgo.Record{Topic: topic, Key: src.Key, Value: src.Value,
+		Headers: reasonHeaders(hs, src, fe), Timestamp: src.Timestamp}
+}
+
+// strippedDeadLetter is the dead letter of src without its key, value and
+// headers, for when the broker refused the whole one (err): the reason
+// and where the record was read still reach the topic.
+func strippedDeadLetter(topic string, src *kgo.Record, fe *engine.FieldError,
+	err error) *kgo.Record {
+	why := *fe
+	why.Message += "; the dead letter with the record was refused (" + err.Error() +
+		"), so its key, value and headers are left out"
+	hs := appendHeader(make([]kgo.RecordHeader, 0, 8), HeaderStripped, "true")
+	return &kgo.Record{Topic: topic, Headers: reasonHeaders(hs, src, &why),
+		Timestamp: src.Timestamp}
+}
+
+// reasonHeaders adds a dead letter's own headers to hs: the reason and
+// where the record was read.
+func reasonHeaders(hs []kgo.RecordHeader, src *kgo.Record,
+	fe *engine.FieldError) []kgo.RecordHeader {
 	hs = appendHeader(hs, HeaderErrorCode, fe.Code)
 	hs = appendHeader(hs, HeaderErrorField, fe.Field)
 	hs = appendHeader(hs, HeaderErrorMessage, fe.Message)
-	r := &kgo.Record{Topic: topic, Key: src.Key, Value: src.Value, Headers: hs,
-		Timestamp: src.Timestamp}
-	withSource(r, src)
-	r.Headers = appendHeader(r.Headers, HeaderSourceTimestamp,
+	r := withSource(&kgo.Record{Headers: hs}, src)
+	return appendHeader(r.Headers, HeaderSourceTimestamp,
 		src.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
-	return r
 }
 
 func appendHeader(hs []kgo.RecordHeader, k, v string) []kgo.RecordHeader {
