@@ -77,6 +77,8 @@ const (
 // keeps the user's state under — the user id, else the normalised e-mail,
 // else the login name — else the IP address. Decisions about one user so
 // land on one partition, in order, however the address was spelt.
+// TODO: an erasure could produce a tombstone for the user's key, for
+// operators who compact the decisions topic (docs/users.md says how by hand).
 func decisionKey(ev *engine.Event, d *engine.Decision) []byte {
 	if k := d.UserKey(); k != "" {
 		return []byte(k)
