@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/google/uuid"
 
 	"github.com/verdictrisk/verdict/rules"
 )
@@ -168,9 +169,10 @@ func (d *dedupe) forget(tenant, userKey string) int {
 // decisions topic), so that events redelivered after a crash are not
 // counted twice. userKey is the decision's signals.user.key (for erasure).
 // It returns false, and changes nothing, when the id is empty or already
-// remembered.
+// remembered, or when the user was erased after the decision was made: an
+// erasure outlives the restart (profile.Store.ErasedAt).
 func (e *Engine) Remember(tenant, userKey string, d *Decision) bool {
-	if d == nil || d.EventID == "" {
+	if d == nil || d.EventID == "" || e.erasedSince(tenant, userKey, d.ID) {
 		return false
 	}
 	key := tenant + "\x00" + d.EventID
@@ -182,4 +184,23 @@ func (e *Engine) Remember(tenant, userKey string, d *Decision) bool {
 	c.tenant, c.userKey = tenant, userKey
 	e.dedupe.put(key, &c, 0, now)
 	return true
+}
+
+// erasedSince reports whether the user was erased after the decision with
+// this id was made. A decision id is a UUIDv7, which carries its time; an
+// id without one counts as older than any erasure.
+func (e *Engine) erasedSince(tenant, user, id string) bool {
+	if user == "" {
+		return false
+	}
+	erased, ok := e.opts.Profiles.ErasedAt(profileKey(tenant, user))
+	if !ok {
+		return false
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		return true
+	}
+	made := time.Unix(u.Time().UnixTime())
+	return !made.After(erased)
 }

@@ -123,15 +123,27 @@ type Counter struct {
 // single file p. Errors and rules name their files as p/<file>. verdictd,
 // verdict check, verdict test and verdict replay all load through it, so
 // what check accepts is what the service loads.
+//
+// Files are opened through an os.Root on the folder (the file's folder
+// for a single file): a rule or list file that leads out of it, by a
+// symlink or "..", is an error naming the file, so that a list cannot
+// read /etc/passwd. Symlinks that stay inside the folder work (a
+// Kubernetes ConfigMap volume is made of them).
 func LoadDir(p string) (*Set, error) {
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("rules %s: %w", p, err)
 	}
+	dir, name := p, "."
 	if !info.IsDir() {
-		return load(os.DirFS(filepath.Dir(p)), filepath.Base(p), filepath.Dir(p))
+		dir, name = filepath.Dir(p), filepath.Base(p)
 	}
-	return load(os.DirFS(p), ".", p)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("rules %s: %w", p, err)
+	}
+	defer root.Close()
+	return load(root.FS(), name, dir)
 }
 
 // Load compiles every *.yaml and *.yml file directly inside dir of fsys. On
@@ -148,7 +160,7 @@ func load(fsys fs.FS, dir, root string) (*Set, error) {
 	for _, n := range names {
 		data, err := fs.ReadFile(fsys, n)
 		if err != nil {
-			return nil, fmt.Errorf("read rule file: %w", err)
+			return nil, fmt.Errorf("read rule file %s: %w", filepath.Join(root, n), err)
 		}
 		files[n] = data
 	}
@@ -157,7 +169,11 @@ func load(fsys fs.FS, dir, root string) (*Set, error) {
 
 // ruleFiles lists the rule files of dir, or dir itself when it is a file.
 func ruleFiles(fsys fs.FS, dir string) ([]string, error) {
-	if st, err := fs.Stat(fsys, dir); err == nil && !st.IsDir() {
+	st, err := fs.Stat(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read rules: %w", err)
+	}
+	if !st.IsDir() {
 		return []string{dir}, nil
 	}
 	entries, err := fs.ReadDir(fsys, dir)

@@ -209,3 +209,57 @@ func TestEverySignalIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadDirStaysInTheFolder: a list file or a rule file that leads out
+// of the rule folder through a symlink is an error naming it, whether the
+// folder or one file is loaded; a symlink that stays inside works.
+func TestLoadDirStaysInTheFolder(t *testing.T) {
+	outside := t.TempDir()
+	dir := t.TempDir()
+	write := func(p, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(target, p string) {
+		t.Helper()
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listRule := func(list, file string) string {
+		return "lists:\n  - {name: " + list + ", kind: string, file: " + file + "}\n" +
+			"rules:\n  - {name: " + list + ", when: 'in_list(\"" + list + "\", user.key)', score: 10}\n"
+	}
+	write(filepath.Join(outside, "passwd"), "root:x:0:0\n")
+	write(filepath.Join(outside, "evil.yaml"), listRule("evil", "lists/vip.txt"))
+	write(filepath.Join(dir, "lists", "real.txt"), "alice\n")
+	link("real.txt", filepath.Join(dir, "lists", "vip.txt"))
+	write(filepath.Join(dir, "a.yaml"), listRule("vip", "lists/vip.txt"))
+	s, err := LoadDir(dir)
+	if err != nil || !s.Lists["vip"].Contains("alice") {
+		t.Fatalf("a symlink inside the folder: %v", err)
+	}
+
+	write(filepath.Join(dir, "b.yaml"), listRule("pw", "passwd.txt"))
+	link(filepath.Join(outside, "passwd"), filepath.Join(dir, "passwd.txt"))
+	for _, p := range []string{dir, filepath.Join(dir, "b.yaml")} {
+		_, err := LoadDir(p)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "b.yaml")+":2:5") ||
+			!strings.Contains(err.Error(), "passwd.txt") {
+			t.Errorf("LoadDir(%s), a list file linked out of the folder: err = %v", p, err)
+		}
+	}
+	os.Remove(filepath.Join(dir, "b.yaml"))
+
+	link(filepath.Join(outside, "evil.yaml"), filepath.Join(dir, "evil.yaml"))
+	for _, p := range []string{dir, filepath.Join(dir, "evil.yaml")} {
+		if _, err := LoadDir(p); err == nil || !strings.Contains(err.Error(), "evil.yaml") {
+			t.Errorf("LoadDir(%s), a rule file linked out of the folder: err = %v", p, err)
+		}
+	}
+}

@@ -205,6 +205,42 @@ func TestKafkaKillRestart(t *testing.T) {
 	}
 }
 
+// TestKafkaErasureSurvivesRestart: a user erased over HTTP stays erased
+// across a crash. The restarted verdictd reads the uncommitted event again
+// and rebuilds its dedupe memory from the decisions topic, which still
+// holds the user's decision; the event is decided anew, not answered with
+// that decision.
+func TestKafkaErasureSurvivesRestart(t *testing.T) {
+	data, state := t.TempDir(), t.TempDir()
+	if _, err := geotest.Fixture(data); err != nil {
+		t.Fatal(err)
+	}
+	// No commit before the kill: the event is read again after it.
+	flags := []string{"--kafka-commit-interval", "1h", "--kafka-embedded-data",
+		filepath.Join(state, "broker")}
+	d := startKafkaDaemon(t, data, state, flags...)
+	v := `{"id":"er-1","type":"login","outcome":"failed","ip":"81.2.69.142","user":{"id":"gone"}}`
+	err := kafkaClient(t, d.kafka).ProduceSync(context.Background(),
+		&kgo.Record{Topic: "verdict.events", Value: []byte(v)}).FirstErr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDecisions(t, d.kafka, 1)
+	if code, out := d.call(t, "DELETE", "/v1/users/gone", "", nil); code != 200 ||
+		out["cached_decisions"] != 1.0 {
+		t.Fatalf("erase: %d %v", code, out)
+	}
+	d.kill(t)
+
+	d = startKafkaDaemon(t, data, state, flags...)
+	byID := readDecisions(t, d.kafka, func(byID map[string][]bool) bool {
+		return len(byID["er-1"]) == 2
+	})
+	if again := byID["er-1"][1]; again {
+		t.Errorf("the erased user's event after a restart: repeated %v, want a new decision", again)
+	}
+}
+
 func kafkaClient(t *testing.T, broker string) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
@@ -219,6 +255,14 @@ func kafkaClient(t *testing.T, broker string) *kgo.Client {
 // returns, by event id, whether each of its decisions was a repeat.
 func waitDecisions(t *testing.T, broker string, n int) map[string][]bool {
 	t.Helper()
+	return readDecisions(t, broker, func(byID map[string][]bool) bool { return len(byID) >= n })
+}
+
+// readDecisions reads the decisions topic until enough says so, and
+// returns, by event id, whether each of its decisions was a repeat.
+func readDecisions(t *testing.T, broker string,
+	enough func(map[string][]bool) bool) map[string][]bool {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics("verdict.decisions"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
 	if err != nil {
@@ -228,10 +272,10 @@ func waitDecisions(t *testing.T, broker string, n int) map[string][]bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	byID := map[string][]bool{}
-	for len(byID) < n {
+	for !enough(byID) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("%d events decided after a minute, want %d", len(byID), n)
+			t.Fatalf("decisions after a minute: %v, not enough", byID)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			var dec struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/verdictrisk/verdict/engine/setup"
 	"github.com/verdictrisk/verdict/rules"
 	"github.com/verdictrisk/verdict/signals/network"
+	"github.com/verdictrisk/verdict/signals/profile"
 )
 
 // config is verdictd's command line.
@@ -142,6 +143,9 @@ func start(ctx context.Context, cfg config, log *slog.Logger) (*service, error) 
 	so := s.setupOptions(s.bootRules(set), proxies)
 	so.Tune = func(o *engine.Options) { o.DedupeWindow = cfg.dedupeWindow }
 	so.Profiles.Horizon = cfg.state.horizon
+	// The dedupe memory is rebuilt from the decisions topic as far back as
+	// the window: an erasure must be remembered at least that long.
+	so.Profiles.ErasureTTL = max(profile.DefaultOptions.ErasureTTL, cfg.dedupeWindow)
 	s.stack, err = setup.New(ctx, so)
 	if err != nil {
 		return nil, err

@@ -28,8 +28,10 @@ type Consumer struct {
 	// group consumes the events topic; prod produces decisions and dead
 	// letters, for both the consumer and the HTTP API. Two clients, so
 	// that producing never waits on a rebalance and HTTP decisions still
-	// go out while the group is stopping.
-	group, prod *kgo.Client
+	// go out while the group is stopping. alone produces one record at a
+	// time, in a batch of its own, so that the broker judges it alone: a
+	// record refused in a batch is tried again there (see worker.failed).
+	group, prod, alone *kgo.Client
 
 	mu      sync.Mutex
 	workers map[int32]*worker
@@ -61,7 +63,14 @@ func New(eng *engine.Engine, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
-	c.prod = prod
+	aloneOpts := append(opts.clientOpts(), kgo.ProducerLinger(0), kgo.MaxBufferedRecords(1),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	alone, err := kgo.NewClient(append(aloneOpts, opts.ClientOpts...)...)
+	if err != nil {
+		prod.Close()
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	c.prod, c.alone = prod, alone
 	return c, nil
 }
 
@@ -241,6 +250,7 @@ func (c *Consumer) Close() {
 		c.log.Error("decisions not flushed before close", "err", err)
 	}
 	c.prod.Close()
+	c.alone.Close()
 }
 
 // rateLimited lets one log line through per interval.

@@ -89,13 +89,18 @@ func TestDeadLetters(t *testing.T) {
 		{`{"type":"logon","ip":"81.2.69.142"}`, "invalid_value", "type"},
 		{`{"type":"login","ip":1234}`, "invalid_type", "ip"},
 		{``, ReasonEmpty, ""},
+		{" \n\t\r\n ", ReasonEmpty, ""},
 		{`{"type":"login","ip":"81.2.69.142","user_agent":"` + strings.Repeat("x", 2000) + `"}`,
 			ReasonTooLarge, ""},
 	}
 	var rs []*kgo.Record
 	for i, b := range bad {
+		hs := []kgo.RecordHeader{{Key: "trace", Value: []byte(itoa(i))},
+			// Forged: verdict's own headers, first, in any case.
+			{Key: HeaderErrorCode, Value: []byte("spoof")},
+			{Key: "Verdict.Source.Topic", Value: []byte("elsewhere")}}
 		rs = append(rs, &kgo.Record{Topic: testEvents, Partition: 0, Key: []byte("k" + itoa(i)),
-			Value: []byte(b.value), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte(itoa(i))}}})
+			Value: []byte(b.value), Headers: hs})
 		// A valid event after each bad one: the stream goes on.
 		rs = append(rs, &kgo.Record{Topic: testEvents, Key: []byte("k" + itoa(i)),
 			Value: event("ok", i, "u"+itoa(i), "81.2.69.142")})
@@ -116,9 +121,10 @@ func TestDeadLetters(t *testing.T) {
 		if !bytes.Equal(r.Value, []byte(b.value)) || string(r.Key) != "k"+itoa(i) {
 			t.Errorf("dead letter %d changed the record: key %q value %.40q", i, r.Key, r.Value)
 		}
-		if got := header(r, HeaderErrorCode); got != b.code {
+		if got := firstHeader(r, HeaderErrorCode); got != b.code {
 			t.Errorf("dead letter %d: reason %q, want %q", i, got, b.code)
 		}
+		checkForgedHeaders(t, r)
 		if got := header(r, HeaderErrorField); got != b.field {
 			t.Errorf("dead letter %d: field %q, want %q", i, got, b.field)
 		}
@@ -130,6 +136,40 @@ func TestDeadLetters(t *testing.T) {
 	}
 	firstDecisions(t, decisions(t, c, ids("ok", 0, len(bad))), ids("ok", 0, len(bad)))
 	waitCommitted(t, c, testEvents)
+}
+
+// checkForgedHeaders checks that the source's headers in verdict's namespace
+// were renamed, and that each of ours is there once.
+func checkForgedHeaders(t *testing.T, r *kgo.Record) {
+	t.Helper()
+	if got := header(r, "original."+HeaderErrorCode); got != "spoof" {
+		t.Errorf("dead letter at %d: original.%s = %q, want the forged value",
+			r.Offset, HeaderErrorCode, got)
+	}
+	if got := header(r, "original.Verdict.Source.Topic"); got != "elsewhere" {
+		t.Errorf("dead letter at %d: forged source topic not renamed: %v", r.Offset, r.Headers)
+	}
+	seen := map[string]int{}
+	for _, h := range r.Headers {
+		if strings.HasPrefix(strings.ToLower(h.Key), HeaderNamespace) {
+			seen[h.Key]++
+			if seen[h.Key] > 1 || string(h.Value) == "spoof" {
+				t.Errorf("dead letter at %d: header %s forged or repeated: %v", r.Offset, h.Key,
+					r.Headers)
+			}
+		}
+	}
+}
+
+// firstHeader returns the value of the first header named k, as a reader
+// that stops at the first match sees it.
+func firstHeader(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 func TestAckTracker(t *testing.T) {

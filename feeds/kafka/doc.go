@@ -2,10 +2,12 @@
 // events from a topic, the engine decides each one exactly as it decides an
 // HTTP request, and the decision is produced to a decisions topic; records
 // that are not valid events go, unchanged, to a dead-letter topic with the
-// reason in headers. Decisions made over HTTP are published to the same
-// decisions topic (Consumer.Publish), so that it holds every decision. The
-// package also runs an embedded single-node broker (franz-go's kfake) for
-// development and demos.
+// reason in headers, as do events whose decision the broker refuses for
+// good (too large, say) rather than let it block their partition.
+// Decisions made over HTTP are published to the same decisions topic
+// (Consumer.Publish), so that it holds every decision. The package also
+// runs an embedded single-node broker (franz-go's kfake) for development
+// and demos.
 //
 // Delivery is at least once. A record's offset is committed only after its
 // decision (or dead letter) and those of every record before it in its
@@ -29,8 +31,9 @@
 //	verdict_kafka_decisions_produced_total{origin}       decisions acknowledged, origin kafka or http
 //	verdict_kafka_dead_letters_total{reason}             dead letters acknowledged, by reason
 //	verdict_kafka_http_decisions_dropped_total           HTTP decisions that could not be published
-//	verdict_kafka_produce_errors_total{kind}             failed produce attempts (retried)
+//	verdict_kafka_produce_errors_total{kind}             failed produce attempts
 //	verdict_kafka_commit_errors_total                    failed offset commits
+//	verdict_kafka_records_unproducible_total             records skipped: dead letters refused
 //	verdict_kafka_restored_decisions_total               decisions read back into the dedupe memory
 //	verdict_kafka_consumer_lag_records{topic,partition}  records of a partition not yet decided
 //	verdict_kafka_end_to_end_seconds                     record timestamp to decision acknowledged

@@ -63,8 +63,9 @@ func endOffsets(t *testing.T, c *cluster, topic string) map[int32]int64 {
 
 // TestProduceFaults: decisions whose produce fails — the connection cut,
 // a retriable error franz-go retries, an error it gives up on and we retry
-// — are all produced in the end, every offset is decided, and the commits
-// reach the end.
+// (an authorization error concerns every record, not one) — are all
+// produced in the end, every offset is decided, and the commits reach the
+// end.
 func TestProduceFaults(t *testing.T) {
 	c := newCluster(t)
 	events := failedLogins("f", 0, 300, "81.2.69.142")
@@ -75,7 +76,7 @@ func TestProduceFaults(t *testing.T) {
 		kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: testDecisions,
 			Err: kerr.NotLeaderForPartition, Count: 3},
 		kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: testDecisions,
-			Err: kerr.InvalidRecord, Count: 2})
+			Err: kerr.TopicAuthorizationFailed, Count: 2})
 	var log offsetLog
 	o := c.options()
 	reg := prometheus.NewRegistry()

@@ -15,9 +15,11 @@ type metrics struct {
 	dropped     prometheus.Counter
 	produceErrs *prometheus.CounterVec
 	commitErrs  prometheus.Counter
-	restored    prometheus.Counter
-	lag         *prometheus.GaugeVec
-	endToEnd    prometheus.Histogram
+	// unproducible counts source records given up (see worker.fallBack).
+	unproducible prometheus.Counter
+	restored     prometheus.Counter
+	lag          *prometheus.GaugeVec
+	endToEnd     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,8 +42,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		produceErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_kafka_produce_errors_total",
-			Help: "Produce attempts that failed and were retried, by topic kind (decisions or dead_letters).",
+			Help: "Produce attempts that failed, then retried or replaced by a dead letter, by topic kind (decisions or dead_letters).",
 		}, []string{"kind"}),
+		unproducible: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "verdict_kafka_records_unproducible_total",
+			Help: "Event records skipped because the brokers refused for good both their decision (or dead letter) and a dead letter stripped of the record; each is logged.",
+		}),
 		commitErrs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "verdict_kafka_commit_errors_total",
 			Help: "Offset commits that failed; the offsets are committed with the next one.",
@@ -65,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.fromHTTP = m.produced.WithLabelValues("http")
 	if reg != nil {
 		reg.MustRegister(m.consumed, m.produced, m.deadLetters, m.dropped, m.produceErrs,
-			m.commitErrs, m.restored, m.lag, m.endToEnd)
+			m.commitErrs, m.unproducible, m.restored, m.lag, m.endToEnd)
 	}
 	return m
 }

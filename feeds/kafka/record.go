@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,6 +26,15 @@ const (
 	// seen before (a redelivery or a retry).
 	HeaderRepeated = "verdict.repeated"
 
+	// HeaderNamespace starts every header verdictd writes. A source
+	// record's headers in it are renamed on its dead letter, with
+	// OriginalHeaderPrefix before them, so that a producer cannot forge a
+	// reason or a source: a reader takes the first header of a name.
+	HeaderNamespace = "verdict."
+	// OriginalHeaderPrefix is put before a source header in verdict's
+	// namespace on a dead letter (original.verdict.error.code).
+	OriginalHeaderPrefix = "original."
+
 	HeaderErrorCode    = "verdict.error.code"
 	HeaderErrorField   = "verdict.error.field"
 	HeaderErrorMessage = "verdict.error.message"
@@ -35,6 +45,10 @@ const (
 	// HeaderSourceTimestamp is the source record's timestamp, RFC 3339
 	// with milliseconds.
 	HeaderSourceTimestamp = "verdict.source.timestamp"
+	// HeaderStripped is "true" on a dead letter that leaves out the source
+	// record's key, value and headers because the broker refused it whole
+	// (too large for the dead-letter topic, say).
+	HeaderStripped = "verdict.stripped"
 )
 
 // Dead-letter reasons of the Kafka path, besides the event error codes of
@@ -43,6 +57,14 @@ const (
 const (
 	ReasonEmpty    = "empty_record"
 	ReasonTooLarge = "record_too_large"
+	// ReasonDecisionTooLarge: the event was decided but the broker refused
+	// its decision as too large (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE),
+	// even produced alone.
+	ReasonDecisionTooLarge = "decision_too_large"
+	// ReasonDecisionUnproducible: the event was decided but the broker
+	// refused its decision for good for another reason (INVALID_RECORD,
+	// say), even produced alone; the message names the broker's error.
+	ReasonDecisionUnproducible = "decision_unproducible"
 )
 
 // Origins of a decision.
@@ -55,6 +77,8 @@ const (
 // keeps the user's state under — the user id, else the normalised e-mail,
 // else the login name — else the IP address. Decisions about one user so
 // land on one partition, in order, however the address was spelt.
+// TODO: an erasure could produce a tombstone for the user's key, for
+// operators who compact the decisions topic (docs/users.md says how by hand).
 func decisionKey(ev *engine.Event, d *engine.Decision) []byte {
 	if k := d.UserKey(); k != "" {
 		return []byte(k)
@@ -85,20 +109,45 @@ func withSource(r *kgo.Record, src *kgo.Record) *kgo.Record {
 	return r
 }
 
-// deadLetter is src unchanged (key, value, headers, timestamp) on the
-// dead-letter topic, with the reason and the source added as headers.
+// deadLetter is src unchanged (key, value, timestamp, headers but for
+// those in verdict's namespace, renamed) on the dead-letter topic, with the
+// reason and the source added as headers.
 func deadLetter(topic string, src *kgo.Record, fe *engine.FieldError) *kgo.Record {
 	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+7)
-	hs = append(hs, src.Headers...)
+	for _, h := range src.Headers {
+		if len(h.Key) >= len(HeaderNamespace) &&
+			strings.EqualFold(h.Key[:len(HeaderNamespace)], HeaderNamespace) {
+			h.Key = OriginalHeaderPrefix + h.Key
+		}
+		hs = append(hs, h)
+	}
+	return &kgo.Record{Topic: topic, Key: src.Key, Value: src.Value,
+		Headers: reasonHeaders(hs, src, fe), Timestamp: src.Timestamp}
+}
+
+// strippedDeadLetter is the dead letter of src without its key, value and
+// headers, for when the broker refused the whole one (err): the reason
+// and where the record was read still reach the topic.
+func strippedDeadLetter(topic string, src *kgo.Record, fe *engine.FieldError,
+	err error) *kgo.Record {
+	why := *fe
+	why.Message += "; the dead letter with the record was refused (" + err.Error() +
+		"), so its key, value and headers are left out"
+	hs := appendHeader(make([]kgo.RecordHeader, 0, 8), HeaderStripped, "true")
+	return &kgo.Record{Topic: topic, Headers: reasonHeaders(hs, src, &why),
+		Timestamp: src.Timestamp}
+}
+
+// reasonHeaders adds a dead letter's own headers to hs: the reason and
+// where the record was read.
+func reasonHeaders(hs []kgo.RecordHeader, src *kgo.Record,
+	fe *engine.FieldError) []kgo.RecordHeader {
 	hs = appendHeader(hs, HeaderErrorCode, fe.Code)
 	hs = appendHeader(hs, HeaderErrorField, fe.Field)
 	hs = appendHeader(hs, HeaderErrorMessage, fe.Message)
-	r := &kgo.Record{Topic: topic, Key: src.Key, Value: src.Value, Headers: hs,
-		Timestamp: src.Timestamp}
-	withSource(r, src)
-	r.Headers = appendHeader(r.Headers, HeaderSourceTimestamp,
+	r := withSource(&kgo.Record{Headers: hs}, src)
+	return appendHeader(r.Headers, HeaderSourceTimestamp,
 		src.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
-	return r
 }
 
 func appendHeader(hs []kgo.RecordHeader, k, v string) []kgo.RecordHeader {

@@ -1,11 +1,10 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -119,21 +118,22 @@ func (w *worker) run() {
 // returns false when the worker is told to stop while waiting for room.
 func (w *worker) handle(src *kgo.Record) bool {
 	c := w.c
+	// Room first, then the decision: a record decided but never produced
+	// would be remembered as decided, and its next owner (this process
+	// again) would publish only a repeat of a decision nobody saw.
+	select {
+	case w.slots <- struct{}{}:
+	case <-w.quit:
+		// Not decided, not marked: the next owner decides it.
+		return false
+	}
 	c.met.consumed.Inc()
 	if c.beforeDecide != nil {
 		c.beforeDecide(src)
 	}
-	out, dead := c.decide(src)
-	select {
-	case w.slots <- struct{}{}:
-	case <-w.quit:
-		// Not produced, not marked: the next owner decides it again (and
-		// answers it from the dedupe memory if it is this process).
-		return false
-	}
-	seq := w.acks.add(src)
+	out, fe := c.decide(src)
 	w.inflight.Add(1)
-	w.produce(out, src, seq, dead, 0)
+	w.produce(&delivery{out: out, src: src, seq: w.acks.add(src), fe: fe})
 	w.mu.Lock()
 	hwm := w.hwm
 	w.mu.Unlock()
@@ -141,60 +141,15 @@ func (w *worker) handle(src *kgo.Record) bool {
 	return true
 }
 
-// produce sends out and, once the broker has it, marks src for commit.
-// franz-go retries retriable errors itself; an error that reaches us is
-// retried here with a growing pause, and the partition's commits wait for
-// it: a decision is never skipped.
-func (w *worker) produce(out, src *kgo.Record, seq uint64, dead string, attempt int) {
-	c := w.c
-	c.prod.Produce(context.Background(), out, func(r *kgo.Record, err error) {
-		if err != nil {
-			w.retry(out, src, seq, dead, attempt, err)
-			return
-		}
-		if dead != "" {
-			c.met.deadLetters.WithLabelValues(dead).Inc()
-		} else {
-			c.met.fromKafka.Inc()
-		}
-		c.met.endToEnd.Observe(since(src.Timestamp, time.Now()).Seconds())
-		if last := w.acks.ack(seq); last != nil {
-			c.group.MarkCommitRecords(last)
-		}
-		<-w.slots
-		w.inflight.Done()
-	})
-}
-
-func (w *worker) retry(out, src *kgo.Record, seq uint64, dead string, attempt int, err error) {
-	c := w.c
-	kind := "decisions"
-	if dead != "" {
-		kind = "dead_letters"
-	}
-	c.met.produceErrs.WithLabelValues(kind).Inc()
-	if errors.Is(err, kgo.ErrClientClosed) {
-		// Shutting down: not acknowledged, so not committed.
-		<-w.slots
-		w.inflight.Done()
-		return
-	}
-	if c.prodLog.allow() {
-		c.log.Error("produce failed; retrying, the partition's commits wait", "topic", out.Topic,
-			"partition", w.part, "offset", src.Offset, "attempt", attempt+1, "err", err)
-	}
-	pause := min(100*time.Millisecond<<min(attempt, 7), 10*time.Second)
-	time.AfterFunc(pause, func() { w.produce(retryCopy(out), src, seq, dead, attempt+1) })
-}
-
 // decide turns a source record into the record to produce: its decision,
-// or a dead letter with the reason (dead is then the reason code).
-func (c *Consumer) decide(src *kgo.Record) (out *kgo.Record, dead string) {
+// or a dead letter with the reason (fe is then the reason).
+func (c *Consumer) decide(src *kgo.Record) (out *kgo.Record, fe *engine.FieldError) {
 	o := &c.opts
-	var fe *engine.FieldError
 	switch {
-	case len(src.Value) == 0:
-		fe = &engine.FieldError{Code: ReasonEmpty, Message: "the record has no value"}
+	case len(bytes.TrimSpace(src.Value)) == 0:
+		// A blank line is as empty as a tombstone, not broken JSON.
+		fe = &engine.FieldError{Code: ReasonEmpty,
+			Message: "the record has no value, or only whitespace"}
 	case len(src.Value) > o.MaxEventBytes:
 		fe = &engine.FieldError{Code: ReasonTooLarge,
 			Message: "the record is larger than the event limit of " + strconv.Itoa(o.MaxEventBytes) + " bytes"}
@@ -206,7 +161,7 @@ func (c *Consumer) decide(src *kgo.Record) (out *kgo.Record, dead string) {
 			d, err = c.eng.Decide(context.Background(), &ev)
 		}
 		if err == nil {
-			return withSource(decisionRecord(o.DecisionsTopic, &ev, d, OriginKafka), src), ""
+			return withSource(decisionRecord(o.DecisionsTopic, &ev, d, OriginKafka), src), nil
 		}
 		var ok bool
 		if fe, ok = fieldError(err); !ok {
@@ -215,7 +170,7 @@ func (c *Consumer) decide(src *kgo.Record) (out *kgo.Record, dead string) {
 			fe = &engine.FieldError{Code: "internal", Message: err.Error()}
 		}
 	}
-	return deadLetter(o.DeadLetterTopic, src, fe), fe.Code
+	return deadLetter(o.DeadLetterTopic, src, fe), fe
 }
 
 // ackTracker orders the acknowledgements of one partition's records: it

@@ -26,10 +26,12 @@
 //     field is a word (a CSV header such as "ASN,Entity") is skipped.
 //
 // A line that is neither is a Problem naming its source and line, and is
-// skipped. In a blocklist, an entry that overlaps a private, CGNAT, loopback
-// or reserved range is skipped with a warning: a bogon section in a
-// published list, or a 0.0.0.0/0 typed by mistake, must not block the
-// company's own proxies or every customer. Parse fails (and the caller keeps
+// skipped. So is, in every role, a prefix wider than an IPv4 /8 or an IPv6
+// /16 (MinBits4, MinBits6): a 0.0.0.0/0 or ::/0 typed by mistake would
+// otherwise put the whole Internet on a hosting or VPN list. In a
+// blocklist, an entry that overlaps a private, CGNAT, loopback or reserved
+// range is skipped with a warning: a bogon section in a published list must
+// not block the company's own proxies. Parse fails (and the caller keeps
 // its last good copy) when a source is empty, when every line is junk, or
 // when more than three lines and more than a tenth of them are junk, which
 // is what an HTML error page served in place of a list looks like.
@@ -137,6 +139,16 @@ type Problem struct {
 func (p Problem) String() string {
 	return fmt.Sprintf("%s:%d: %s", p.Source, p.Line, p.Msg)
 }
+
+// The widest prefixes a CIDR list takes; a wider entry is junk. An IPv4 /8
+// is the largest block ever assigned to one holder, and the widest entry of
+// the published hosting lists is a /9; in IPv6 registries allocate /12s to
+// one another and at most about a /19 to one network, and the widest
+// hosting entry is a /24, so a /16 leaves room.
+const (
+	MinBits4 = 8
+	MinBits6 = 16
+)
 
 // MaxProblems bounds the problems Parse returns; Result.Problems counts all.
 const MaxProblems = 50
@@ -269,6 +281,9 @@ func (p *parser) add(field string, line int) error {
 	if err != nil {
 		return err
 	}
+	if limit := minBits(pfx.Addr()); pfx.Bits() < limit {
+		return fmt.Errorf("%q is wider than /%d, the widest entry a list takes", clip(field), limit)
+	}
 	if p.list.Role == Block {
 		if k := network.PrefixKind(pfx); k != network.Public {
 			p.problem(line, fmt.Sprintf("%s overlaps %s address space; ignored in a blocklist",
@@ -281,6 +296,13 @@ func (p *parser) add(field string, line int) error {
 	}
 	p.list.cidrs.Insert(pfx)
 	return nil
+}
+
+func minBits(a netip.Addr) int {
+	if a.Is4() {
+		return MinBits4
+	}
+	return MinBits6
 }
 
 func parseASN(s string) (uint32, error) {

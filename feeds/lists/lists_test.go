@@ -99,8 +99,9 @@ func TestBlocklistIgnoresPrivate(t *testing.T) {
 	if l.Len() != 2 {
 		t.Errorf("Len = %d, want 2 (the two public entries)", l.Len())
 	}
-	if res.Warnings != 7 || res.Junk != 0 {
-		t.Errorf("warnings %d junk %d, want 7 and 0", res.Warnings, res.Junk)
+	// 224.0.0.0/3, 0.0.0.0/0 and fd00::/8 are too wide for any list: junk.
+	if res.Warnings != 4 || res.Junk != 3 {
+		t.Errorf("warnings %d junk %d, want 4 and 3", res.Warnings, res.Junk)
 	}
 	if p := res.Problems[1]; p.Line != 3 || !p.Warning ||
 		p.Msg != "10.0.0.0/8 overlaps private address space; ignored in a blocklist" {
@@ -113,6 +114,42 @@ func TestBlocklistIgnoresPrivate(t *testing.T) {
 		if got := l.ContainsAddr(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("ContainsAddr(%s) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestWidePrefixesAreJunk: an entry wider than an IPv4 /8 or an IPv6 /16
+// is a junk line, reported with its line, in every role; a /8 and a /16
+// are taken.
+func TestWidePrefixesAreJunk(t *testing.T) {
+	wide := map[string]string{ // entry: an address it would cover
+		"0.0.0.0/0": "8.8.8.8", "::/0": "2001:db8::1", "::ffff:0.0.0.0/96": "9.9.9.9",
+		"1.0.0.0/7": "1.1.1.1", "2000::/3": "2a00:1450::1", "2a00::/15": "2a01:4f9::1",
+	}
+	for _, role := range Roles {
+		for entry, addr := range wide {
+			data := "203.0.114.0/24\n" + entry + "  # typed by mistake\n2a01:4f8::/32\n"
+			l, res, err := Parse("l", CIDR, role, src("l.txt", data))
+			if err != nil {
+				t.Fatalf("%s, %s: %v", role, entry, err)
+			}
+			want := Problem{Source: "l.txt", Line: 2, Msg: `"` + entry + `" is wider than /8, ` +
+				`the widest entry a list takes`}
+			if !strings.Contains(entry, ".") {
+				want.Msg = strings.Replace(want.Msg, "/8", "/16", 1)
+			}
+			if res.Junk != 1 || len(res.Problems) != 1 || res.Problems[0] != want {
+				t.Errorf("%s, %s: junk %d, problems %v; want %v", role, entry, res.Junk,
+					res.Problems, want)
+			}
+			if l.ContainsAddr(netip.MustParseAddr(addr)) || l.Len() != 2 {
+				t.Errorf("%s, %s: %s listed (%d entries)", role, entry, addr, l.Len())
+			}
+		}
+	}
+	l, res, err := Parse("l", CIDR, Hosting, src("l.txt", "3.0.0.0/8\n2a00::/16\n"))
+	if err != nil || res.Junk != 0 || !l.ContainsAddr(netip.MustParseAddr("3.3.3.3")) ||
+		!l.ContainsAddr(netip.MustParseAddr("2a00:1::1")) {
+		t.Errorf("a /8 and a /16: %v, %+v", err, res)
 	}
 }
 

@@ -187,12 +187,38 @@ func (f *Feed) fetchAndLoad(ctx context.Context, force, initial bool) (outcome, 
 		return out, false, nil
 	}
 	l, err := f.load(blobs)
+	if err == nil {
+		err = checkShrink(cur, l.entries)
+	}
 	if err != nil {
+		// Not committed either: the next attempt reads the sources again
+		// and reports the error again.
 		return out, false, err
 	}
 	f.cur.Store(&snapshot{loaded: l, version: version, dataTime: newest})
 	f.commit(got)
 	return out, true, nil
+}
+
+// ErrShrunk is wrapped by a load refused because the new copy has under a
+// tenth of the entries of the copy in use, which has at least
+// shrinkGuardFloor: an upstream that emptied its list, or a cut download
+// that still parses, looks like that. The copy in use stays. A restart
+// takes the new copy (there is then no copy to compare with), which is the
+// override when the shrink is meant.
+var ErrShrunk = errors.New("the new copy has under a tenth of the entries of the copy in use")
+
+// shrinkGuardFloor is the size below which a copy may shrink freely: a
+// short list (an office's addresses) legitimately loses most of its lines.
+const shrinkGuardFloor = 1000
+
+// checkShrink refuses a copy of n entries in place of cur (see ErrShrunk).
+func checkShrink(cur *snapshot, n int) error {
+	if cur == nil || cur.entries < shrinkGuardFloor || n*10 >= cur.entries {
+		return nil
+	}
+	return fmt.Errorf("%w (%d, down from %d): kept the copy in use; restart verdictd to take "+
+		"the new one if it is right", ErrShrunk, n, cur.entries)
 }
 
 func (f *Feed) commit(got []fetched) {

@@ -7,9 +7,10 @@
 // A reload builds the new copy beside the one in use and swaps it in
 // atomically; lookups running at that moment finish on the old copy. A
 // reload that fails — a source gone, a download that is an error page, a
-// database caught half-written — keeps the last good copy and records the
-// error, which Status, /v1/feeds, `verdict feeds` and the metrics show with
-// the copy's age. Files are read into memory, never memory-mapped, so a file
+// database caught half-written, a copy with under a tenth of the entries
+// of a large one in use (ErrShrunk) — keeps the last good copy and records
+// the error, which Status, /v1/feeds, `verdict feeds` and the metrics show
+// with the copy's age. Files are read into memory, never memory-mapped, so a file
 // overwritten in place cannot crash the process, and a changed file is read
 // only once it has stayed quiet for Settle and did not change while it was
 // read; a changed MMDB file is also walked whole before it is used.

@@ -3,6 +3,7 @@ package refdata
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -495,5 +496,50 @@ func overwriteSlowly(t testing.TB, path string, data []byte) {
 			t.Fatal(err)
 		}
 		time.Sleep(120 * time.Millisecond)
+	}
+}
+
+// TestShrunkListKeepsLastGood: a reload that would leave a list of
+// thousands of entries with under a tenth of them is refused, the copy in
+// use stays, and the error says that a restart takes the new copy, as it
+// does; a smaller drop loads.
+func TestShrunkListKeepsLastGood(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lists/dc.txt")
+	cfg := "lists:\n  - {name: dc, type: cidr, role: hosting, sources: [lists/dc.txt]}\n"
+	nets := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "11.%d.%d.0/24\n", i/256, i%256)
+		}
+		return b.String()
+	}
+	mustWrite(t, path, nets(2000))
+	m := open(t, dir, config(t, cfg))
+	mustWrite(t, path, nets(150))
+	err := m.Reload(t.Context(), "dc")
+	if !errors.Is(err, ErrShrunk) || !strings.Contains(err.Error(), "(150, down from 2000)") ||
+		!strings.Contains(err.Error(), "restart") {
+		t.Fatalf("reload error = %v, want ErrShrunk with the counts", err)
+	}
+	if st := m.Feed("dc").Status(); st.Entries != 2000 || st.LastOK ||
+		!strings.Contains(st.LastError, "restart") {
+		t.Errorf("status = %+v", st)
+	}
+	if ip, _ := match(m, "11.7.200.1", 0); !ip.Hosting {
+		t.Error("last good copy dropped")
+	}
+
+	restarted := open(t, dir, config(t, cfg))
+	if n := restarted.Feed("dc").Status().Entries; n != 150 {
+		t.Errorf("after a restart: %d entries, want the 150 of the file", n)
+	}
+
+	mustWrite(t, path, nets(400))
+	if err := m.Reload(t.Context(), "dc"); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Feed("dc").Status().Entries; n != 400 {
+		t.Errorf("a drop to a fifth: %d entries, want 400", n)
 	}
 }

@@ -37,14 +37,22 @@ type Options struct {
 	// address or user agent stays in a profile, counted back from the
 	// user's newest event; Sweep drops whole profiles not seen for that
 	// long. Default 180 days.
-	Horizon    time.Duration
+	Horizon time.Duration
+	// ErasureTTL is how long the store remembers that a user was erased
+	// (ErasedAt), so that a decision made before the erasure is not
+	// brought back when the dedupe memory is rebuilt from the Kafka
+	// decisions topic after a restart. It must be at least that rebuild's
+	// reach, the dedupe window. Default 7 days, the decisions topic's
+	// default retention. A record costs about 50 bytes, in memory and on
+	// disk; Sweep deletes the older ones.
+	ErasureTTL time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
 // DefaultOptions are the Store defaults.
 var DefaultOptions = Options{MaxCached: 200_000, FlushInterval: time.Second,
-	Horizon: 180 * 24 * time.Hour}
+	Horizon: 180 * 24 * time.Hour, ErasureTTL: 7 * 24 * time.Hour}
 
 const numShards = 64
 
@@ -56,6 +64,7 @@ type Store struct {
 	db     *bolt.DB
 	shards [numShards]shard
 	log    *slog.Logger
+	erased erasures
 
 	// dirtyMu guards the profiles and lessons waiting to be written, and
 	// those being written by a Flush that has not committed yet: until it
@@ -112,12 +121,12 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open profile store %s: %w", opts.Path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketProfiles, bucketLessons} {
+		for _, b := range [][]byte{bucketProfiles, bucketLessons, bucketErasures} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.loadErasures(tx)
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open profile store %s: %w", opts.Path, err)
@@ -137,6 +146,9 @@ func applyDefaults(o *Options) {
 	}
 	if o.Horizon <= 0 {
 		o.Horizon = d.Horizon
+	}
+	if o.ErasureTTL <= 0 {
+		o.ErasureTTL = d.ErasureTTL
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -328,8 +340,9 @@ type Erased struct {
 	Lessons int
 }
 
-// Delete erases the profile of key and its lessons from memory and disk.
-// The erasure is on disk when Delete returns.
+// Delete erases the profile of key and its lessons from memory and disk,
+// and records when (ErasedAt), whether there was a profile or not. The
+// erasure is on disk when Delete returns.
 func (s *Store) Delete(key string) (Erased, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -346,6 +359,8 @@ func (s *Store) Delete(key string) (Erased, error) {
 	// flush, so that the answer to the caller is true when it is given;
 	// the entry stays locked meanwhile, so no decision sees it half gone.
 	defer h.Release()
+	k, at := digest(key), time.Now().UnixNano()
+	s.erased.put(k, at)
 	if s.db == nil {
 		return er, nil
 	}
@@ -357,6 +372,9 @@ func (s *Store) Delete(key string) (Erased, error) {
 					return err
 				}
 			}
+		}
+		if err := putErasure(tx, k, at); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketProfiles).Delete([]byte(key))
 	})

@@ -325,3 +325,85 @@ func TestMemoryStoreDropsOnlyEmptyEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestErasureRecordsPersistAndAge: Delete records when a user was erased,
+// profile or not, on disk (a reopened store knows it) under a digest of
+// the key; a record older than ErasureTTL is not loaded, and Sweep deletes
+// it.
+func TestErasureRecordsPersistAndAge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profiles.db")
+	open := func(o Options) *Store {
+		t.Helper()
+		o.Path = path
+		s, err := Open(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open(Options{})
+	h, _ := s.Acquire("t\x00u1")
+	h.Create().Learn(obs(t0, "pc", "DE"))
+	h.Changed()
+	h.Release()
+	before := time.Now()
+	for _, k := range []string{"t\x00u1", "t\x00never-seen"} {
+		if _, err := s.Delete(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := time.Now()
+	check := func(s *Store, when string, erased bool) {
+		t.Helper()
+		for _, k := range []string{"t\x00u1", "t\x00never-seen"} {
+			at, ok := s.ErasedAt(k)
+			if ok != erased || ok && (at.Before(before) || at.After(after)) {
+				t.Errorf("%s: %q erased at %v (%v), want %v within the Delete", when, k, at,
+					ok, erased)
+			}
+		}
+		if _, ok := s.ErasedAt("u1"); ok {
+			t.Errorf("%s: u1 of the default tenant erased too", when)
+		}
+	}
+	check(s, "at once", true)
+	s.Close()
+
+	s = open(Options{})
+	check(s, "reopened", true)
+	if keys := erasureKeys(t, s); len(keys) != 2 || len(keys[0]) != 32 {
+		t.Errorf("erasure records: %q, want two digests", keys)
+	}
+	s.Close()
+
+	s = open(Options{ErasureTTL: time.Nanosecond})
+	check(s, "past the TTL", false)
+	if _, err := s.Sweep(t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if keys := erasureKeys(t, s); len(keys) != 0 {
+		t.Errorf("%d erasure records after a sweep past the TTL", len(keys))
+	}
+	s.Close()
+
+	mem, _ := Open(Options{})
+	mem.Delete("t\x00u1")
+	if _, ok := mem.ErasedAt("t\x00u1"); !ok {
+		t.Error("a store without a file does not record an erasure")
+	}
+}
+
+func erasureKeys(t *testing.T, s *Store) []string {
+	t.Helper()
+	var keys []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketErasures).ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}

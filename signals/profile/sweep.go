@@ -15,8 +15,12 @@ const sweepBatch = 256
 // store's horizon before now is the usual cutoff), with its lessons, and
 // returns how many it erased. fn, when not nil, is called with each profile
 // just before it goes, with the profile locked. Decisions go on meanwhile;
-// a user seen again before their profile's turn keeps it.
+// a user seen again before their profile's turn keeps it. It also deletes
+// the erasure records older than ErasureTTL.
 func (s *Store) Sweep(cutoff time.Time, fn func(*Profile)) (int, error) {
+	if err := s.pruneErasures(time.Now()); err != nil {
+		return 0, err
+	}
 	keys, err := s.staleKeys(cutoff.Unix())
 	if err != nil {
 		return 0, err
