@@ -47,15 +47,17 @@ func uncompressed(c *cluster, reg *prometheus.Registry) Options {
 func TestOversizedDecision(t *testing.T) {
 	c := newCluster(t)
 	// An ordinary decision weighs about 1.9 kB with its headers; the big
-	// one, with a long user id and e-mail, about 4.7 kB.
+	// one, with a long user id and a long (valid) e-mail address, about
+	// 3.8 kB.
 	setMaxMessageBytes(t, c, testDecisions, 3000)
 	reg := prometheus.NewRegistry()
 	start(t, newEngine(t, newState(t)), uncompressed(c, reg), nil)
 
 	const ip = "81.2.69.142"
 	big := []byte(`{"id":"big-1","type":"login","outcome":"failed","ip":"` + ip +
-		`","user":{"id":"` + strings.Repeat("u", 1000) + `","email":"` +
-		strings.Repeat("a", 1000) + `@example.com"}}`)
+		`","user":{"id":"` + strings.Repeat("u", 1000) + `","email":"` + strings.Repeat("a", 60) +
+		"@" + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + "." +
+		strings.Repeat("d", 50) + `.example.com"}}`)
 	events := failedLogins("o", 0, 40, ip)
 	events = slices.Insert(events, 20, &kgo.Record{Topic: testEvents, Key: []byte(ip), Value: big})
 	produce(t, c.client(t), events...)
