@@ -19,6 +19,7 @@ func init() {
 
 type replayFlags struct {
 	baseline, candidate, data, out string
+	noChallenges                   bool
 	kafka                          kafkaFlags
 }
 
@@ -30,6 +31,9 @@ func replayCmd(ctx context.Context, args []string, s stdio) int {
 	fs.StringVar(&f.candidate, "candidate", "", "rule folder or file of the candidate (required)")
 	fs.StringVar(&f.data, "data", "./data", "reference data folder; without it geo and ASN signals are missing")
 	fs.StringVar(&f.out, "out", "", "write each decision whose action changed to this file, as JSON lines")
+	fs.BoolVar(&f.noChallenges, "no-challenges", false,
+		"do not answer step-ups of labelled events with simulated challenges "+
+			"(a recorded stream holds its own)")
 	f.kafka.register(fs)
 	fs.Usage = func() {
 		io.WriteString(s.err, "usage: verdict replay --candidate DIR [flags] FILE\n"+
@@ -75,6 +79,7 @@ func (f *replayFlags) run(ctx context.Context, src replay.Source, name string, o
 	}
 	bar := newProgress(s.err)
 	opts.Progress = bar.update
+	opts.Challenges = !f.noChallenges
 	rep, err := replay.Run(ctx, src, opts)
 	bar.done()
 	if out != nil {

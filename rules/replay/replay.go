@@ -39,7 +39,19 @@ type Options struct {
 	// Progress, if set, is called about five times a second with the
 	// source's progress and the records done.
 	Progress func(done, total int64, records int)
+	// Challenges makes each side answer its own step-ups of labelled
+	// successful logins and signups as the auth server would: a challenge
+	// passed by the customer, failed by the attacker, 30 seconds later (as
+	// verdict eval does). A simulated stream carries no challenge events;
+	// without them a customer's new device is never learnt and is stepped
+	// up again at every login. Leave it off for a recorded production
+	// stream, which holds the real challenge results.
+	Challenges bool
 }
+
+// challengeDelay is how long after a step-up its simulated challenge is
+// answered.
+const challengeDelay = 30 * time.Second
 
 // batchSize is how many records travel together between the goroutines:
 // large enough that channel hand-offs cost nothing per event, small enough
@@ -93,6 +105,7 @@ func Run(ctx context.Context, src Source, opts Options) (*Report, error) {
 	toBase, toCand := make(chan *batch, 4), make(chan *batch, 4)
 	toCollect := make(chan *batch, 8)
 	var wg sync.WaitGroup
+	base.challenges, cand.challenges = opts.Challenges, opts.Challenges
 	wg.Go(func() { base.run(ctx, toBase, func(b *batch) []Outcome { return b.base }) })
 	wg.Go(func() { cand.run(ctx, toCand, func(b *batch) []Outcome { return b.cand }) })
 	var readErr error
@@ -120,8 +133,9 @@ func Run(ctx context.Context, src Source, opts Options) (*Report, error) {
 // about a minute on 2 cores, not the half minute they took before the user
 // rules.
 type side struct {
-	eng   *engine.Engine
-	clock atomic.Int64
+	eng        *engine.Engine
+	clock      atomic.Int64
+	challenges bool
 }
 
 func newSide(tmpl engine.Options, set *rules.Set) (*side, error) {
@@ -160,9 +174,39 @@ func (s *side) run(ctx context.Context, in <-chan *batch, out func(*batch) []Out
 				continue
 			}
 			res[i] = Outcome{Action: d.Action, Score: d.Score, Reasons: d.Reasons}
+			if s.challenges && d.Action == rules.StepUp && !d.Repeated {
+				s.challenge(ctx, rec, &ev)
+			}
 		}
 		b.finished.Done()
 	}
+}
+
+// challenge reports the second factor's result after the step-up of a
+// labelled successful login or signup (Options.Challenges). The clock
+// moves to the challenge's time, which the next event's time overtakes.
+func (s *side) challenge(ctx context.Context, rec *Record, ev *engine.Event) {
+	login := ev.Type == engine.TypeLogin && ev.Outcome == engine.OutcomeSucceeded
+	if rec.Label == nil || (!login && ev.Type != engine.TypeSignup) {
+		return
+	}
+	ch := rec.Event
+	ch.Type, ch.Outcome = engine.TypeChallenge, engine.OutcomeSucceeded
+	if rec.Label.Kind == "attack" {
+		ch.Outcome = engine.OutcomeFailed
+	}
+	if ch.ID != "" {
+		ch.ID += "-challenge"
+	}
+	if !rec.At.IsZero() {
+		at := rec.At.Add(challengeDelay)
+		ch.Time = at.UTC().Format(time.RFC3339Nano)
+		if at.UnixNano() > s.clock.Load() {
+			s.clock.Store(at.UnixNano())
+		}
+	}
+	// A challenge the engine refuses changes nothing the report counts.
+	_, _ = s.eng.Decide(ctx, &ch)
 }
 
 // read decodes the stream into batches and hands each to both engines and,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -231,6 +232,36 @@ func TestBareEventsAndBadLines(t *testing.T) {
 		`line 6: a labelled record without "event"`, "line 7: time:", "line 8: type: unknown event type"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("invalid records lack %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestChallenges: with Options.Challenges each side answers its step-ups
+// of labelled logins, so a customer's new device, once proved, is known at
+// the next login; without, it is stepped up again.
+func TestChallenges(t *testing.T) {
+	st := sampleStream(t)
+	line := func(n int, ip, dev string) string {
+		return `{"label":{"kind":"legit","decisive":true},"event":{"id":"c` + strconv.Itoa(n) +
+			`","type":"login","outcome":"succeeded","ip":"` + ip + `","time":"2026-11-02T1` +
+			strconv.Itoa(n) + `:00:00Z","user":{"id":"u-ch"},"user_agent":"Mozilla/5.0 ` +
+			`(Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 ` +
+			`Safari/537.36","device":{"id":"` + dev + `","timezone":"Europe/Berlin","screen":"1920x1080"}}}`
+	}
+	in := strings.Join([]string{line(0, "93.192.0.7", "laptop"), line(1, "93.192.9.7", "phone"),
+		line(2, "93.192.9.7", "phone")}, "\n")
+	for _, tc := range []struct {
+		challenges bool
+		stepUps    int
+	}{{false, 2}, {true, 1}} {
+		rep, err := replay.Run(context.Background(), replay.NewJSONL(strings.NewReader(in), 0),
+			replay.Options{Baseline: mustDefault(t), Candidate: mustDefault(t), Engine: st.opts,
+				Challenges: tc.challenges})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Baseline.Legit.StepUp; got != tc.stepUps {
+			t.Errorf("challenges %v: %d step-ups, want %d", tc.challenges, got, tc.stepUps)
 		}
 	}
 }
