@@ -23,7 +23,7 @@ func TestTestCommand(t *testing.T) {
 		code int
 		out  string
 	}{
-		{"pass", []string{filepath.Join(dir, "tests")}, 0, "PASS: 1 tests"},
+		{"pass", []string{filepath.Join(dir, "tests")}, 0, "PASS: 1 test,"},
 		{"uncovered rule fails with --require-coverage", []string{"--require-coverage",
 			filepath.Join(dir, "tests")}, 1, "1 of 2 rules asserted by no test: vpn"},
 		{"failure", []string{"--junit", junit, filepath.Join(dir, "tests", "bad", "wrong.yaml")}, 1,

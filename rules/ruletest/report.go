@@ -33,8 +33,8 @@ func (r *Result) WriteText(w io.Writer, verbose bool) {
 				failed++
 				writeFailure(w, f.File, t)
 			case verbose:
-				fmt.Fprintf(w, "ok   %s:%d %q (%d checks, %s)\n", f.File.Path, t.Test.Line,
-					t.Test.Name, t.Checks, t.Took.Round(time.Millisecond))
+				fmt.Fprintf(w, "ok   %s:%d %q (%s, %s)\n", f.File.Path, t.Test.Line,
+					t.Test.Name, plural(t.Checks, "check"), t.Took.Round(time.Millisecond))
 			}
 			tests++
 			checks += t.Checks
@@ -44,7 +44,8 @@ func (r *Result) WriteText(w io.Writer, verbose bool) {
 	if !r.Passed() {
 		status = "FAIL"
 	}
-	fmt.Fprintf(w, "%s: %d tests, %d failed, %d checks", status, tests, failed, checks)
+	fmt.Fprintf(w, "%s: %s, %d failed, %s", status, plural(tests, "test"), failed,
+		plural(checks, "check"))
 	if skipped > 0 {
 		fmt.Fprintf(w, ", %d skipped by --run", skipped)
 	}
@@ -210,3 +211,11 @@ func (r *Result) WriteJUnit(w io.Writer) error {
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

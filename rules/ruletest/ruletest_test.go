@@ -125,7 +125,7 @@ tests:
 		t.Errorf("uncovered: %v", un)
 	}
 	res, out = run(t, dir, "rules/tests/t.yaml", ruletest.Options{Run: regexp.MustCompile("shadow")})
-	if !strings.Contains(out, "PASS: 1 tests, 0 failed, 1 checks, 2 skipped by --run") {
+	if !strings.Contains(out, "PASS: 1 test, 0 failed, 1 check, 2 skipped by --run") {
 		t.Errorf("with --run:\n%s", out)
 	}
 	if un := res.Coverage[0].Uncovered(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); strings.Join(un, ",") != "many-fails,tom-travels,abroad" {
