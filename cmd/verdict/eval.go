@@ -101,6 +101,7 @@ func evalCmd(ctx context.Context, args []string, s stdio) int {
 }
 
 func runEval(ctx context.Context, f evalFlags, s stdio) error {
+	tuneGCForBatch()
 	set, err := loadRules(f.rulesDir)
 	if err != nil {
 		return err

@@ -77,6 +77,7 @@ func (f *replayFlags) run(ctx context.Context, src replay.Source, name string, o
 		}
 		opts.Out = out
 	}
+	tuneGCForBatch()
 	bar := newProgress(s.err)
 	opts.Progress = bar.update
 	opts.Challenges = !f.noChallenges

@@ -46,3 +46,18 @@ func TestReplayCommand(t *testing.T) {
 		t.Errorf("missing candidate: %d %s", code, stderr)
 	}
 }
+
+// TestTotalMemory: the machine's memory is read where /proc/meminfo is,
+// and is 0 (no limit set) elsewhere.
+func TestTotalMemory(t *testing.T) {
+	m := totalMemory()
+	if _, err := os.Stat("/proc/meminfo"); err != nil {
+		if m != 0 {
+			t.Errorf("totalMemory() = %d without /proc/meminfo", m)
+		}
+		return
+	}
+	if m < 64<<20 || m > 1<<50 {
+		t.Errorf("totalMemory() = %d bytes", m)
+	}
+}
