@@ -23,6 +23,11 @@ type DecideOptions struct {
 	// to give an event the geo, network or device values that reference
 	// data would have found.
 	Adjust func(*signals.Set)
+	// Enriched, if set, holds the event's network, device and e-mail
+	// signals, computed once by Enrich (of this engine or of another with
+	// the same reference data and options), instead of computing them
+	// again: replay decides every event in two engines.
+	Enriched *Enriched
 }
 
 // Decide validates ev, makes its decision and records the event into state.
@@ -58,7 +63,11 @@ func (e *Engine) DecideWith(ctx context.Context, ev *Event, o DecideOptions) (*D
 		Time: ev.at, counters: st.names, tenant: ev.Tenant}
 	s := &d.Signals
 	s.Velocity = &d.counts
-	e.enrich(ev, s)
+	if o.Enriched != nil {
+		o.Enriched.apply(e, ev, s)
+	} else {
+		e.enrich(ev, s)
+	}
 	if o.Adjust != nil {
 		o.Adjust(s)
 	}

@@ -446,3 +446,43 @@ func TestUnavailableIsEmptyListWhenComplete(t *testing.T) {
 		t.Errorf("Unavailable() = %#v, want an empty, non-nil list", got)
 	}
 }
+
+// TestEnrichedOnceDecidesTheSame: signals enriched by one engine and
+// handed to another (as replay does for its two sides) give the decision
+// the other engine would have made by itself.
+func TestEnrichedOnceDecidesTheSame(t *testing.T) {
+	a, b := newFixture(t), newFixture(t)
+	for i, e := range []ev{
+		{user: "ann", ip: a.ip("Berlin"), outcome: "succeeded", device: "laptop"},
+		{user: "ann", ip: a.ip("São Paulo"), outcome: "succeeded", device: "phone", at: time.Hour},
+		{typ: "signup", user: "bob", ip: a.ip("DigitalOcean"), at: 2 * time.Hour},
+	} {
+		e.id = fmt.Sprint("evt-", i)
+		plain := a.decide(t, e)
+		raw, _ := json.Marshal(map[string]any{"id": e.id, "type": cmp.Or(e.typ, "login"),
+			"outcome": e.outcome, "ip": e.ip, "user_agent": chromeUA,
+			"time": b.clock.Add(e.at).Format(time.RFC3339), "user": map[string]any{"id": e.user},
+			"device": map[string]any{"id": e.device}})
+		var event engine.Event
+		if err := engine.DecodeEvent(raw, &event); err != nil {
+			t.Fatal(err)
+		}
+		x, err := a.eng.Enrich(event, b.clock) // the time the engines read
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.eng.DecideWith(context.Background(), &event, engine.DecideOptions{Enriched: x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Action != plain.Action || got.Score != plain.Score {
+			t.Errorf("event %d: enriched once %v/%d, by itself %v/%d", i, got.Action, got.Score,
+				plain.Action, plain.Score)
+		}
+		pj, _ := json.Marshal(plain.Signals)
+		gj, _ := json.Marshal(got.Signals)
+		if string(pj) != string(gj) {
+			t.Errorf("event %d: signals differ:\n by itself    %s\n enriched once %s", i, pj, gj)
+		}
+	}
+}

@@ -1,13 +1,46 @@
 package engine
 
 import (
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/verdictrisk/verdict/signals"
 	"github.com/verdictrisk/verdict/signals/device"
 	"github.com/verdictrisk/verdict/signals/geo"
 	"github.com/verdictrisk/verdict/signals/network"
 )
+
+// Enriched are the signals of one event that depend only on the event and
+// the reference data — network, device and e-mail — and not on any state,
+// so that one computation serves several engines (Engine.Enrich).
+type Enriched struct {
+	set  signals.Set
+	addr netip.Addr
+}
+
+// Enrich validates a copy of ev as of now and computes its network, device
+// and e-mail signals, for DecideOptions.Enriched. The engines it serves must
+// have the same reference data, trusted proxies and network prefixes.
+func (e *Engine) Enrich(ev Event, now time.Time) (*Enriched, error) {
+	if err := ev.validate(now, e.opts.MaxFutureSkew); err != nil {
+		return nil, err
+	}
+	x := &Enriched{}
+	e.enrich(&ev, &x.set)
+	x.addr = ev.addr
+	return x, nil
+}
+
+// apply puts the enriched signals into s for ev, which this engine has
+// validated itself; what depends on the engine's own state is its own.
+func (x *Enriched) apply(e *Engine, ev *Event, s *signals.Set) {
+	counts, lists := s.Velocity, s.IP.Lists
+	*s = x.set
+	s.Velocity, s.IP.Lists = counts, append(lists[:0], x.set.IP.Lists...)
+	ev.addr = x.addr
+	s.Device.ClientDataUsual = e.habits.clientDataUsual(ev.Tenant)
+}
 
 // enrich fills the event, network, device and e-mail signals.
 func (e *Engine) enrich(ev *Event, s *signals.Set) {

@@ -41,6 +41,9 @@ type Record struct {
 	// Err is why the record is not a valid event; it is counted, reported
 	// and skipped.
 	Err error
+	// enriched are the event's stateless signals, computed once for both
+	// sides.
+	enriched *engine.Enriched
 }
 
 // Source yields the records of a stream in order. Next is called from one
