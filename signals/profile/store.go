@@ -56,6 +56,14 @@ var DefaultOptions = Options{MaxCached: 200_000, FlushInterval: time.Second,
 
 const numShards = 64
 
+// initialMmapSize is the address space the database is mapped with from the
+// start. bbolt remaps a growing file (in doubling steps up to 1 GiB): a remap
+// waits for every read transaction, holds off new ones (decisions loading a
+// profile) while it runs, and copies every value the flush has staged. A
+// gigabyte of address space, which costs no memory until used, keeps a new
+// database from remapping about once a second while it fills.
+const initialMmapSize = 1 << 30
+
 // Store holds profiles in memory and persists them in bbolt. It is safe for
 // concurrent use; a profile is locked between Acquire and Release, so two
 // events of one user are processed one after the other.
@@ -79,6 +87,8 @@ type Store struct {
 	lessons  lessonBuffer
 
 	attached []Attachment
+	// arena is the encoding buffer of Flush, under writeMu.
+	arena arena
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -116,7 +126,8 @@ func Open(opts Options) (*Store, error) {
 		close(s.stopped)
 		return s, nil
 	}
-	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second,
+		InitialMmapSize: initialMmapSize})
 	if err != nil {
 		return nil, fmt.Errorf("open profile store %s: %w", opts.Path, err)
 	}

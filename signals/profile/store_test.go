@@ -407,3 +407,65 @@ func erasureKeys(t *testing.T, s *Store) []string {
 	}
 	return keys
 }
+
+// TestFlushWritesEachProfileOfABatch flushes batches big enough to yield
+// and to grow the encoding buffer, twice (the buffer is reused), with a
+// deletion among them, and checks that each record on disk is its own
+// profile's.
+func TestFlushWritesEachProfileOfABatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profiles.db")
+	s, err := Open(Options{Path: path, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const users = 300
+	want := map[string]*Profile{}
+	set := func(i int, at time.Time) {
+		k := fmt.Sprint("user-", i)
+		h, _ := s.Acquire(k)
+		typical(h.Create(), i)
+		h.Create().Touch(at, time.Time{})
+		h.Changed()
+		want[k] = h.Profile().Clone()
+		h.Release()
+	}
+	for i := range users {
+		set(i, t0)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < users; i += 2 {
+		set(i, t0.Add(time.Hour))
+	}
+	if _, err := s.Delete("user-7"); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "user-7")
+	s = reopen(t, s, path)
+	for i := range users {
+		k := fmt.Sprint("user-", i)
+		got, err := s.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want[k], got); diff != "" {
+			t.Fatalf("%s after reopen (-want +got):\n%s", k, diff)
+		}
+	}
+}
+
+// reopen closes s and opens its database again, to be closed at the end of
+// the test.
+func reopen(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
