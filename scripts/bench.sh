@@ -34,7 +34,7 @@ if [[ -d $data ]]; then
 	VERDICT_DATA=$(cd "$data" && pwd)
 fi
 go test -run '^$' -bench . -skip Memory -benchmem -benchtime "$benchtime" \
-	./engine/ ./rules/... ./feeds/... ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
+	./engine/ ./engine/api/ ./rules/... ./feeds/... ./signals/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|pkg:)' || true
 
 # Memory per tracked user (VERDICT_BENCH_USERS profiles, default 100,000),
 # per counter key and per RBA table value at a million: one run each.

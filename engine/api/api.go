@@ -173,10 +173,16 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		s.opts.OnDecision(&ev, d)
 	}
 	buf.Reset()
-	out := append(d.AppendJSON(buf.Bytes()), '\n')
+	out := append(d.AppendJSON(buf.AvailableBuffer()), '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.Write(out)
+	if cap(out) > buf.Cap() {
+		// The answer outgrew the pooled buffer (it is several times the size
+		// of the event): keep room for it, so that the next answer built in
+		// this buffer does not allocate.
+		buf.Write(out)
+	}
 }
 
 // batchResult is one line of the /v1/events answer.
@@ -362,37 +368,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
-}
-
-type apiMetrics struct {
-	requests *prometheus.CounterVec
-	errors   *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newAPIMetrics(reg prometheus.Registerer) *apiMetrics {
-	m := &apiMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "verdict_http_requests_total",
-			Help: "HTTP requests answered, by handler and status code.",
-		}, []string{"handler", "code"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "verdict_http_request_errors_total",
-			Help: "Requests or batch lines refused, by error code.",
-		}, []string{"code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "verdict_http_request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by handler.",
-			Buckets: []float64{5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 0.05, 0.25, 1},
-		}, []string{"handler"}),
-	}
-	reg.MustRegister(m.requests, m.errors, m.duration)
-	return m
-}
-
-func (m *apiMetrics) instrument(name string, h http.HandlerFunc) http.HandlerFunc {
-	return promhttp.InstrumentHandlerDuration(m.duration.MustCurryWith(prometheus.Labels{"handler": name}),
-		promhttp.InstrumentHandlerCounter(m.requests.MustCurryWith(prometheus.Labels{"handler": name}), h))
 }
 
 // ServerTimeouts are the http.Server timeouts verdictd uses: a slow or

@@ -231,6 +231,10 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`verdict_http_request_errors_total{code="missing_field"} 1`,
 		`verdict_decisions_total{action="step_up"} 1`,
 		`verdict_reason_hits_total{code="automated_client"} 1`,
+		`verdict_http_requests_total{code="200",handler="decide"} 2`,
+		`verdict_http_requests_total{code="400",handler="decide"} 1`,
+		`verdict_http_requests_total{code="200",handler="healthz"} 1`,
+		`verdict_http_request_duration_seconds_count{handler="decide"} 3`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)
