@@ -100,25 +100,35 @@ const flushArenaMax = 16 << 20
 // are sliced out of it only once the batch is complete, since appending may
 // move it.
 type arena struct {
-	b   []byte
-	enc *json.Encoder
+	b []byte
+	// failed counts the records of the flush that could not be encoded.
+	failed int
 }
 
-func (a *arena) Write(p []byte) (int, error) {
-	a.b = append(a.b, p...)
-	return len(p), nil
+// encoder is a record type's fast JSON appender (see encode.go).
+type encoder interface {
+	appendJSON(b []byte) ([]byte, bool)
 }
 
-// encode appends v's JSON (as json.Marshal writes it) and returns its
-// bounds in the arena.
-func (a *arena) encode(v any) (start, end int) {
-	if a.enc == nil {
-		a.enc = json.NewEncoder(a)
-	}
+// encode appends v's JSON and returns its bounds in the arena, or -1 when
+// v cannot be encoded (a NaN coordinate): the record is then left out of
+// this flush rather than written as a deletion.
+func (a *arena) encode(v encoder) (start, end int) {
 	start = len(a.b)
-	// Profiles and lessons hold only JSON-safe types; Encode cannot fail.
-	_ = a.enc.Encode(v)
-	return start, len(a.b) - 1 // without Encode's newline
+	b, ok := v.appendJSON(a.b)
+	if !ok {
+		// What the appenders leave to encoding/json; it fails for values
+		// JSON cannot hold.
+		raw, err := json.Marshal(v)
+		if err != nil {
+			a.failed++
+			a.b = b[:start]
+			return -1, -1
+		}
+		b = append(b[:start], raw...)
+	}
+	a.b = b
+	return start, len(b)
 }
 
 // Flush writes every changed profile, lesson and attachment to disk in one
@@ -143,9 +153,14 @@ func (s *Store) Flush() error {
 
 	start := time.Now()
 	a := &s.arena
-	a.b = a.b[:0]
+	a.b, a.failed = a.b[:0], 0
 	w := pendingWrite{profiles: a.profiles(batch), lessons: a.lessons(lessons)}
 	defer a.release()
+	if a.failed > 0 {
+		s.metrics.errors.WithLabelValues("encode").Add(float64(a.failed))
+		s.log.Error("records left out of the flush", "records", a.failed,
+			"err", "a value JSON cannot hold")
+	}
 	for _, a := range s.attached {
 		write, done := a.Changes()
 		w.attached, w.done = append(w.attached, write), append(w.done, done)
@@ -188,10 +203,15 @@ func (a *arena) profiles(batch map[string]*entry) []record {
 	for k, e := range batch {
 		e.mu.Lock()
 		b := [2]int{-1, -1}
+		unencodable := false
 		if e.p != nil {
 			b[0], b[1] = a.encode(e.p)
+			unencodable = b[0] < 0
 		}
 		e.mu.Unlock()
+		if unencodable {
+			continue
+		}
 		out = append(out, record{key: k})
 		bounds = append(bounds, b)
 		yieldEvery(len(out))
@@ -206,7 +226,9 @@ func (a *arena) lessons(batch map[string]*Lesson) []record {
 	for k, l := range batch {
 		b := [2]int{-1, -1}
 		if l != nil {
-			b[0], b[1] = a.encode(l)
+			if b[0], b[1] = a.encode(l); b[0] < 0 {
+				continue
+			}
 		}
 		out = append(out, record{key: k})
 		bounds = append(bounds, b)

@@ -8,7 +8,8 @@ import "github.com/prometheus/client_golang/prometheus"
 //	verdict_profiles_evicted_total              profiles dropped from memory (kept on disk)
 //	verdict_profiles_written_total              profiles written to disk
 //	verdict_profiles_swept_total                profiles erased by Sweep (not seen within the horizon)
-//	verdict_profiles_store_errors_total{op}     read or write errors of the database
+//	verdict_profiles_store_errors_total{op}     errors of the database: op is read, write, or
+//	                                            encode (a record left out of a flush)
 //	verdict_profiles_flush_duration_seconds     time to write one batch (histogram)
 type metrics struct {
 	evictions prometheus.Counter
@@ -34,7 +35,7 @@ func newMetrics(reg prometheus.Registerer, s *Store) *metrics {
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_profiles_store_errors_total",
-			Help: "Errors reading or writing the profile store, by operation.",
+			Help: "Errors reading, writing or encoding records of the profile store, by operation.",
 		}, []string{"op"}),
 		flushes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "verdict_profiles_flush_duration_seconds",
