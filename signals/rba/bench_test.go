@@ -64,3 +64,25 @@ func BenchmarkModelMemory(b *testing.B) {
 	}
 	b.ReportMetric(perValue, "B/value")
 }
+
+// BenchmarkChanges is handing a flush the changes of a busy second (5,000
+// logins learnt) of a model of 100,000. The lock is held only to swap the
+// change sets.
+func BenchmarkChanges(b *testing.B) {
+	m, _ := benchModel(100_000)
+	logins := make([]Login, 5000)
+	for i := range logins {
+		logins[i] = Login{fmt.Sprint("192.0.", i>>8&255, ".", i&255), fmt.Sprint(i % 3000),
+			fmt.Sprint("C", i%100), fmt.Sprint("ua", i), "b1", "o1", "d1"}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for i := range logins {
+			m.Learn("", &logins[i], false)
+		}
+		b.StartTimer()
+		_, done := m.Changes()
+		done(true)
+	}
+}

@@ -40,8 +40,11 @@ type Model struct {
 	tenants map[string]*tenant
 	byID    []*tenant
 	// dirty holds what changed since the last flush, flushing what a
-	// flush in progress is writing.
-	dirty, flushing changes
+	// flush in progress is writing; spare is the set emptied by the last
+	// flush, the next dirty one.
+	dirty, flushing, spare changes
+	// snap is the copy of the changed records a flush writes.
+	snap snapshot
 }
 
 // table counts one level's values. Keys are the xxhash of the value with the
@@ -66,8 +69,11 @@ type tenant struct {
 	distinct [NumLevels]uint64
 }
 
+// changes are the records changed since a flush: each value with its cell
+// as it is now (n is 0 for a value gone from its table), so that a flush
+// reads them without the model's lock.
 type changes struct {
-	values  map[valueKey]struct{}
+	values  map[valueKey]cell
 	tenants map[uint32]struct{}
 }
 
@@ -93,7 +99,7 @@ func New(opts Options) *Model {
 }
 
 func newChanges() changes {
-	return changes{values: map[valueKey]struct{}{}, tenants: map[uint32]struct{}{}}
+	return changes{values: map[valueKey]cell{}, tenants: map[uint32]struct{}{}}
 }
 
 // tenantOf returns the tenant, creating it when create is set; m.mu is held.
@@ -211,7 +217,7 @@ func (m *Model) add(l Level, t *tenant, key uint64, n uint32) {
 	}
 	c.n = uint32(min(uint64(c.n)+uint64(n), math.MaxUint32))
 	tb.m[key] = c
-	m.dirty.values[valueKey{l, key}] = struct{}{}
+	m.dirty.values[valueKey{l, key}] = c
 }
 
 // sub lowers a value's count and drops it at zero; m.mu is held.
@@ -221,14 +227,15 @@ func (m *Model) sub(l Level, t *tenant, key uint64, n uint32) {
 	if !ok || c.tenant != t.id {
 		return
 	}
-	m.dirty.values[valueKey{l, key}] = struct{}{}
 	if c.n <= n {
 		delete(tb.m, key)
 		t.distinct[l] = subFloor(t.distinct[l], 1)
+		m.dirty.values[valueKey{l, key}] = cell{}
 		return
 	}
 	c.n -= n
 	tb.m[key] = c
+	m.dirty.values[valueKey{l, key}] = c
 }
 
 // evict removes the least frequent of a sample of values; m.mu is held.
@@ -253,7 +260,7 @@ func (m *Model) evict(l Level) {
 		t := m.byID[c.tenant]
 		t.distinct[l] = subFloor(t.distinct[l], 1)
 	}
-	m.dirty.values[valueKey{l, victim}] = struct{}{}
+	m.dirty.values[valueKey{l, victim}] = cell{}
 }
 
 // Stats describes the model.

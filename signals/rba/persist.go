@@ -66,65 +66,110 @@ func (m *Model) Load(key, value []byte) error {
 // Changes hands what changed since its last call to a flush: write puts the
 // state of every changed record, as it was at the call, through w, and
 // done(false), when the flush did not commit, keeps the changes for the next
-// call. The records are copied under the lock, so writing them does not hold
-// up Score and Learn.
+// call. The changed values carry their state, so the lock is held only to
+// swap the change sets and copy the few tenant totals: a busy second's
+// changes used to be encoded under it, allocating two slices a value, and
+// decisions waited on Score and Learn for milliseconds, for tens of them when
+// a GC cycle made those allocations pay for marking. The profile store calls
+// Changes once per flush, never two at a time, which the reused buffers need.
 func (m *Model) Changes() (write func(Writer) error, done func(committed bool)) {
+	s := &m.snap
 	m.mu.Lock()
-	m.flushing, m.dirty = m.dirty, newChanges()
-	recs := m.recordsLocked(m.flushing)
-	m.mu.Unlock()
-	write = func(w Writer) error {
-		for _, r := range recs {
-			var err error
-			if r.value == nil {
-				err = w.Delete(r.key)
-			} else {
-				err = w.Put(r.key, r.value)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+	m.flushing, m.dirty = m.dirty, m.spare
+	m.spare = changes{}
+	if m.dirty.values == nil {
+		m.dirty = newChanges()
 	}
-	return write, m.endFlush
+	s.tenants = s.tenants[:0]
+	for id := range m.flushing.tenants {
+		t := m.byID[id]
+		s.tenants = append(s.tenants, tenantState{id: id, logins: t.logins, users: t.users,
+			name: t.name})
+	}
+	m.mu.Unlock()
+	// The flushing set is the flush's own until endFlush.
+	s.values = s.values[:0]
+	for k, c := range m.flushing.values {
+		s.values = append(s.values, valueState{key: k, cell: c})
+	}
+	return s.write, m.endFlush
 }
 
-type record struct{ key, value []byte }
+// snapshot is the state of the changed records of one flush.
+type snapshot struct {
+	tenants []tenantState
+	values  []valueState
+}
 
-// recordsLocked encodes the current state of the changed records; a nil
-// value deletes. m.mu is held.
-func (m *Model) recordsLocked(ch changes) []record {
-	recs := make([]record, 0, len(ch.tenants)+len(ch.values))
-	for id := range ch.tenants {
-		t := m.byID[id]
-		key := binary.BigEndian.AppendUint32([]byte{prefixTenant}, id)
-		val := binary.BigEndian.AppendUint64(make([]byte, 0, 16+len(t.name)), t.logins)
-		val = binary.BigEndian.AppendUint64(val, t.users)
-		recs = append(recs, record{key, append(val, t.name...)})
+type tenantState struct {
+	id            uint32
+	logins, users uint64
+	name          string
+}
+
+// valueState is a changed value; one whose count is 0 is gone from its
+// table and deleted.
+type valueState struct {
+	key valueKey
+	cell
+}
+
+// write encodes the records into one buffer, which must outlive the
+// transaction (bbolt keeps what Put is given until it commits), and puts
+// them through w.
+func (s *snapshot) write(w Writer) error {
+	size := 0
+	for _, t := range s.tenants {
+		size += 5 + 16 + len(t.name)
 	}
-	for vk := range ch.values {
-		key := binary.BigEndian.AppendUint64([]byte{prefixValue, byte(vk.level)}, vk.key)
-		r := record{key: key}
-		if c, ok := m.tables[vk.level].m[vk.key]; ok {
-			r.value = binary.BigEndian.AppendUint32(make([]byte, 0, 8), c.n)
-			r.value = binary.BigEndian.AppendUint32(r.value, c.tenant)
+	buf := make([]byte, 0, size+len(s.values)*(10+8))
+	for _, t := range s.tenants {
+		k := len(buf)
+		buf = binary.BigEndian.AppendUint32(append(buf, prefixTenant), t.id)
+		v := len(buf)
+		buf = binary.BigEndian.AppendUint64(buf, t.logins)
+		buf = append(binary.BigEndian.AppendUint64(buf, t.users), t.name...)
+		if err := w.Put(buf[k:v:v], buf[v:]); err != nil {
+			return err
 		}
-		recs = append(recs, r)
 	}
-	return recs
+	for _, x := range s.values {
+		k := len(buf)
+		buf = binary.BigEndian.AppendUint64(append(buf, prefixValue, byte(x.key.level)), x.key.key)
+		if x.n == 0 {
+			if err := w.Delete(buf[k:]); err != nil {
+				return err
+			}
+			continue
+		}
+		v := len(buf)
+		buf = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(buf, x.n), x.tenant)
+		if err := w.Put(buf[k:v:v], buf[v:]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (m *Model) endFlush(committed bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !committed {
-		for k := range m.flushing.values {
-			m.dirty.values[k] = struct{}{}
+		m.mu.Lock()
+		for k, c := range m.flushing.values {
+			if _, newer := m.dirty.values[k]; !newer {
+				m.dirty.values[k] = c
+			}
 		}
 		for id := range m.flushing.tenants {
 			m.dirty.tenants[id] = struct{}{}
 		}
+		m.mu.Unlock()
 	}
-	m.flushing = changes{}
+	// The emptied sets become the next dirty ones: they keep the room a busy
+	// second grew them to, so Learn does not grow new ones under the lock.
+	// Until then they are the flush's own, cleared without the lock.
+	clear(m.flushing.values)
+	clear(m.flushing.tenants)
+	m.mu.Lock()
+	m.spare, m.flushing = m.flushing, changes{}
+	m.mu.Unlock()
 }

@@ -279,3 +279,30 @@ func TestLoadRejectsGarbage(t *testing.T) {
 }
 
 func xxhashOf(v string) uint64 { return (&tenant{}).key(v) }
+
+// TestFailedFlushKeepsNewerChanges: a value changed again while a flush
+// was writing it keeps its newer count when that flush fails.
+func TestFailedFlushKeepsNewerChanges(t *testing.T) {
+	m := New(Options{})
+	m.Learn("", &aliceHome, true)
+	_, done := m.Changes()
+	m.Learn("", &aliceHome, false)
+	m.Learn("", &bobHome, true)
+	done(false)
+	bucket := memWriter{}
+	write, done := m.Changes()
+	if err := write(bucket); err != nil {
+		t.Fatal(err)
+	}
+	done(true)
+	restored := New(Options{})
+	bucket.loadInto(t, restored)
+	if got, want := restored.Stats(), m.Stats(); got != want {
+		t.Errorf("restored %+v, want %+v", got, want)
+	}
+	h := &history{}
+	h.add(aliceHome)
+	if got, want := restored.Score("", &aliceHome, h), m.Score("", &aliceHome, h); got != want {
+		t.Errorf("restored score %+v, want %+v", got, want)
+	}
+}
