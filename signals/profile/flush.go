@@ -264,12 +264,16 @@ func yieldEvery(n int) {
 	}
 }
 
+// apply puts the batch in the transaction. It yields as the encoding does:
+// a busy second's batch is thousands of puts, and only the commit that
+// follows cannot be interrupted. Decisions do not wait on the transaction
+// itself (readers never wait for bbolt's writer), only for a processor.
 func (w *pendingWrite) apply(tx *bolt.Tx, attached []Attachment) error {
 	for _, kv := range []struct {
 		bucket  []byte
 		records []record
 	}{{bucketProfiles, w.profiles}, {bucketLessons, w.lessons}} {
-		b := tx.Bucket(kv.bucket)
+		b := yielding{Writer: tx.Bucket(kv.bucket)}
 		for _, r := range kv.records {
 			var err error
 			if r.value == nil {
@@ -288,7 +292,26 @@ func (w *pendingWrite) apply(tx *bolt.Tx, attached []Attachment) error {
 		if b == nil {
 			return fmt.Errorf("bucket %s is missing", attached[i].Bucket())
 		}
-		errs = append(errs, write(b))
+		errs = append(errs, write(&yielding{Writer: b}))
 	}
 	return errors.Join(errs...)
+}
+
+// yielding is a Writer that lets other goroutines run every flushYield
+// writes.
+type yielding struct {
+	Writer
+	n int
+}
+
+func (y *yielding) Put(key, value []byte) error {
+	y.n++
+	yieldEvery(y.n)
+	return y.Writer.Put(key, value)
+}
+
+func (y *yielding) Delete(key []byte) error {
+	y.n++
+	yieldEvery(y.n)
+	return y.Writer.Delete(key)
 }
