@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -468,4 +469,80 @@ func reopen(t *testing.T, s *Store, path string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// slowDisk is an attachment whose writes, once armed, wait to be let go: a
+// flush's transaction held open, as by a slow disk.
+type slowDisk struct {
+	armed            atomic.Bool
+	entered, release chan struct{}
+}
+
+func (a *slowDisk) Bucket() string         { return "slow" }
+func (a *slowDisk) Load(k, v []byte) error { return nil }
+
+func (a *slowDisk) Changes() (func(Writer) error, func(bool)) {
+	return func(Writer) error {
+		if a.armed.CompareAndSwap(true, false) {
+			close(a.entered)
+			<-a.release
+		}
+		return nil
+	}, func(bool) {}
+}
+
+// TestSweepDoesNotHoldUsersWhileWriting: while a sweep's write is held up,
+// a user being swept is answered at once, without a profile, and the
+// erasure is on disk once the sweep returns.
+func TestSweepDoesNotHoldUsersWhileWriting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profiles.db")
+	s, err := Open(Options{Path: path, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := &slowDisk{entered: make(chan struct{}), release: make(chan struct{})}
+	if err := s.Attach(disk); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := s.Acquire("old")
+	h.Create().Learn(obs(t0.Add(-200*24*time.Hour), "pc", "DE"))
+	h.Changed()
+	h.Release()
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	disk.armed.Store(true)
+	swept := make(chan int)
+	go func() {
+		n, _ := s.Sweep(t0.Add(-180*24*time.Hour), nil)
+		swept <- n
+	}()
+	select {
+	case <-disk.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sweep did not write through a flush")
+	}
+	acquired := make(chan *Profile)
+	go func() {
+		h, _ := s.Acquire("old")
+		p := h.Profile()
+		h.Release()
+		acquired <- p
+	}()
+	select {
+	case p := <-acquired:
+		if p != nil {
+			t.Error("the profile being swept is still there")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a user being swept waited for the database")
+	}
+	close(disk.release)
+	if n := <-swept; n != 1 {
+		t.Fatalf("swept %d, want 1", n)
+	}
+	s = reopen(t, s, path)
+	if p, _ := s.Get("old"); p != nil {
+		t.Error("the swept profile is back after a reopen")
+	}
 }

@@ -8,7 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// sweepBatch is how many profiles one sweep transaction erases.
+// sweepBatch is how many profiles a sweep erases between two flushes.
 const sweepBatch = 256
 
 // Sweep erases every profile whose user was last seen before cutoff (the
@@ -83,56 +83,32 @@ func (s *Store) staleKeys(cutoff int64) ([]string, error) {
 	return keys, nil
 }
 
-// sweepChunk erases the profiles of keys that are still stale, in one
-// transaction.
+// sweepChunk erases the profiles of keys that are still stale, with their
+// lessons, in memory, one entry lock at a time, then writes the erasures
+// with a flush. No entry lock is held while the database is written: a
+// decision for one of these users never waits on the disk (it finds no
+// profile, as for a new user). A crash before the flush commits leaves the
+// profiles on disk for the next sweep.
 func (s *Store) sweepChunk(keys []string, cutoff int64, fn func(*Profile)) (int, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	var gone []*Handle
-	var lessons []string
-	defer func() {
-		for _, h := range gone {
-			h.Release()
-		}
-	}()
+	n := 0
 	for _, k := range keys {
 		h, err := s.Acquire(k)
 		if err != nil {
-			return 0, err
+			return n, err
 		}
-		p := h.e.p
-		if p == nil || p.LastSeen >= cutoff {
-			h.Release()
-			continue
-		}
-		if fn != nil {
-			fn(p)
-		}
-		s.lessons.drop(p.Lessons)
-		lessons = append(lessons, p.Lessons...)
-		h.e.p = nil
-		h.Changed()
-		gone = append(gone, h)
-	}
-	if s.db == nil || len(gone) == 0 {
-		return len(gone), nil
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, k := range lessons {
-			if err := tx.Bucket(bucketLessons).Delete([]byte(k)); err != nil {
-				return err
+		if p := h.e.p; p != nil && p.LastSeen < cutoff {
+			if fn != nil {
+				fn(p)
 			}
+			s.lessons.drop(p.Lessons)
+			h.e.p = nil
+			h.Changed()
+			n++
 		}
-		for _, h := range gone {
-			if err := tx.Bucket(bucketProfiles).Delete([]byte(h.e.key)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.metrics.errors.WithLabelValues("write").Inc()
-		return 0, fmt.Errorf("sweep profiles: %w", err)
+		h.Release()
 	}
-	return len(gone), nil
+	if err := s.Flush(); err != nil {
+		return n, fmt.Errorf("sweep profiles: %w", err)
+	}
+	return n, nil
 }
