@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +19,14 @@ import (
 // both, inserts go to the current one, and the older one is dropped when
 // the current one is a window old or full. An id is therefore remembered
 // for between one and two windows.
+//
+// The memory holds nothing the garbage collector has to trace: each
+// generation is an index from key hash to position and the decisions
+// encoded back to back in chunks of bytes. Kept as Go values, the few
+// hundred thousand decisions of a busy hour were millions of objects that
+// every GC cycle marked: after 200,000 decisions a cycle took 250 ms of
+// wall time on 2 cores against 50 ms in a fresh process, and decisions
+// queued behind it.
 type dedupe struct {
 	window time.Duration
 	max    int
@@ -29,13 +36,12 @@ type dedupe struct {
 
 type dedupeShard struct {
 	mu       sync.Mutex
-	cur, old map[string]*remembered
+	cur, old generation
 	started  time.Time
 }
 
-// remembered is what is kept of a decision to answer its event again: the
-// verdict without the signals, so that a million remembered ids cost about
-// 250 MB rather than a few GB.
+// remembered is what is kept of a decision to answer its event again, the
+// verdict without the signals, as a lookup decodes it.
 type remembered struct {
 	id, eventID, rulesVersion, userKey string
 	action                             uint8
@@ -46,12 +52,6 @@ type remembered struct {
 	// digest identifies the event the id was first used for (eventDigest);
 	// 0 when unknown (a decision restored from the decisions topic).
 	digest uint64
-}
-
-func remember(d *Decision, digest uint64) *remembered {
-	return &remembered{id: d.ID, eventID: d.EventID, rulesVersion: d.RulesVersion,
-		userKey: d.userKey, action: uint8(d.Action), score: d.Score, reasons: d.Reasons,
-		shadow: d.Shadow, missing: d.Missing, at: d.Time, digest: digest}
 }
 
 // eventDigest identifies an event well enough to tell a retry of it from
@@ -87,59 +87,67 @@ func (r *remembered) reused(ev *Event) error {
 func (r *remembered) decision() *Decision {
 	return &Decision{ID: r.id, EventID: r.eventID, RulesVersion: r.rulesVersion,
 		userKey: r.userKey, Action: rules.Action(r.action), Score: r.score,
-		Reasons: append([]Reason(nil), r.reasons...), Shadow: append([]Reason(nil), r.shadow...),
-		Missing: append([]string(nil), r.missing...), Time: r.at, Repeated: true}
+		Reasons: r.reasons, Shadow: r.shadow, Missing: r.missing, Time: r.at, Repeated: true}
 }
 
 func newDedupe(window time.Duration, max int) *dedupe {
 	d := &dedupe{window: window, max: max}
 	for i := range d.shards {
-		d.shards[i].cur = map[string]*remembered{}
+		d.shards[i].cur.index = map[uint64]uint32{}
 	}
 	return d
 }
 
-func (d *dedupe) shard(key string) *dedupeShard {
-	return &d.shards[xxhash.Sum64String(key)%uint64(len(d.shards))]
+func (d *dedupe) shard(h uint64) *dedupeShard {
+	return &d.shards[h%uint64(len(d.shards))]
 }
 
 func (d *dedupe) get(key string, now time.Time) *remembered {
 	if d == nil || key == "" {
 		return nil
 	}
-	s := d.shard(key)
+	h := xxhash.Sum64String(key)
+	s := d.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if age := now.Sub(s.started); age >= 2*d.window {
 		return nil // both generations are older than the window; put rotates them
 	} else if age >= d.window {
-		return s.cur[key]
+		return s.cur.get(h, key)
 	}
-	if v, ok := s.cur[key]; ok {
-		return v
+	if r := s.cur.get(h, key); r != nil {
+		return r
 	}
-	return s.old[key]
+	return s.old.get(h, key)
 }
 
 func (d *dedupe) put(key string, dec *Decision, digest uint64, now time.Time) {
-	r := remember(dec, digest)
 	if d == nil || key == "" {
 		return
 	}
-	s := d.shard(key)
+	buf := recordBufs.Get().(*[]byte)
+	defer recordBufs.Put(buf)
+	*buf = appendRemembered((*buf)[:0], key, dec, digest)
+	h := xxhash.Sum64String(key)
+	s := d.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started.IsZero() {
 		s.started = now
 	}
-	if now.Sub(s.started) >= d.window || len(s.cur) >= d.max/len(d.shards)/2 {
-		s.old, s.cur, s.started = s.cur, make(map[string]*remembered, len(s.cur)), now
+	if now.Sub(s.started) >= d.window || len(s.cur.index) >= d.max/len(d.shards)/2 {
+		s.old, s.started = s.cur, now
+		s.cur = generation{index: make(map[uint64]uint32, len(s.old.index))}
 	}
-	s.cur[key] = r
+	s.cur.put(h, *buf)
 }
 
+// recordBufs are the buffers a decision is encoded into before the shard
+// is locked to copy it in.
+var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // forget removes every remembered decision of a user of a tenant
-// (erasure).
+// (erasure), zeroing what was kept of it.
 func (d *dedupe) forget(tenant, userKey string) int {
 	if d == nil {
 		return 0
@@ -149,14 +157,7 @@ func (d *dedupe) forget(tenant, userKey string) int {
 	for i := range d.shards {
 		s := &d.shards[i]
 		s.mu.Lock()
-		for _, m := range []map[string]*remembered{s.cur, s.old} {
-			for k, v := range m {
-				if v.userKey == userKey && strings.HasPrefix(k, prefix) {
-					delete(m, k)
-					n++
-				}
-			}
-		}
+		n += s.cur.forget(prefix, userKey) + s.old.forget(prefix, userKey)
 		s.mu.Unlock()
 	}
 	return n
