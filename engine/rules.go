@@ -326,7 +326,7 @@ func (e *Engine) evaluateShadow(v *vm.VM, st *ruleState, ev *Event, d *Decision,
 // tenant's seed, so that tenants never share a count.
 func (e *Engine) applyCounter(v *vm.VM, k *rules.Counter, c *velocity.Counter, ev *Event,
 	seed uint64, env any, dry bool) int {
-	key, distinct, ok, err := k.Apply(v, env)
+	key, distinct, ok, err := k.Apply(v, env, ev.Type)
 	key, distinct = mixTenant(key, seed), mixTenant(distinct, seed)
 	switch {
 	case err != nil:

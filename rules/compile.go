@@ -91,6 +91,8 @@ type Rule struct {
 	When        string
 
 	program *vm.Program
+	// types are the event types the condition can hold for (guard.go).
+	types typeGuard
 	// capped is the index in Thresholds.Caps of the cap the rule's score
 	// counts toward, or -1.
 	capped  int
@@ -116,6 +118,8 @@ type Counter struct {
 	col  int
 
 	key, when, distinct *vm.Program
+	// whenTypes are the event types the when condition can hold for.
+	whenTypes typeGuard
 }
 
 // LoadDir compiles the rule set at p: every *.yaml and *.yml file directly
@@ -519,6 +523,7 @@ func (c *compiler) counter(file string, s *counterSpec) {
 	k.key = c.expr(site.at(s.fields["key"]), s.Key, kindKey)
 	if s.When != "" {
 		k.when = c.expr(site.at(s.fields["when"]), s.When, kindBool)
+		k.whenTypes = guardOf(k.when)
 	}
 	if s.Distinct != "" {
 		k.distinct = c.expr(site.at(s.fields["distinct"]), s.Distinct, kindKey)
@@ -585,6 +590,7 @@ func (c *compiler) rule(file string, s *ruleSpec) *Rule {
 	}
 	r.at, r.when = s.at, s.fields["when"]
 	r.program = c.expr(site.at(r.when), s.When, kindBool)
+	r.types = guardOf(r.program)
 	r.Reads = reads(s.When)
 	if s.Message != "" {
 		r.message = c.template(site.at(s.fields["message"]), s.Message)

@@ -13,6 +13,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/verdictrisk/verdict/signals"
 )
 
 // Result is the outcome of evaluating a rule set against one event.
@@ -73,6 +75,7 @@ func (r *Result) Reset() {
 // rule forces step_up.
 func (s *Set) Evaluate(v *vm.VM, env any, now time.Time, trace bool, res *Result) {
 	var capped [MaxCaps]int
+	typ, typed := eventType(env)
 	for _, r := range s.Rules {
 		if !r.Active(now) {
 			if trace {
@@ -84,7 +87,11 @@ func (s *Set) Evaluate(v *vm.VM, env any, now time.Time, trace bool, res *Result
 		if trace {
 			start = time.Now()
 		}
-		matched, err := r.Match(v, env)
+		var matched bool
+		var err error
+		if !typed || !r.types.excludes(typ) {
+			matched, err = r.Match(v, env)
+		}
 		if trace {
 			res.Trace = append(res.Trace, Trace{Rule: r, Matched: matched, Err: err,
 				Took: time.Since(start)})
@@ -166,7 +173,12 @@ func (r *Rule) render(v *vm.VM, env any) string {
 // returned whenever it is not empty, so that an event the counter does not
 // count can still read the count under its key; counted is true when the
 // condition holds too.
-func (k *Counter) Apply(v *vm.VM, env any) (key, distinct uint64, counted bool, err error) {
+//
+// eventType is env's event.type, which the caller has at hand (reading it
+// from env would copy the whole signal set); a when condition that starts by
+// requiring another type is not run.
+func (k *Counter) Apply(v *vm.VM, env any, eventType string) (key, distinct uint64, counted bool,
+	err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			counted, err = false, fmt.Errorf("counter %s: panic: %v", k.Name, p)
@@ -175,6 +187,9 @@ func (k *Counter) Apply(v *vm.VM, env any) (key, distinct uint64, counted bool, 
 	key, ok, err := hashOf(v, k.key, env)
 	if !ok || err != nil {
 		return 0, 0, false, err
+	}
+	if k.whenTypes.excludes(eventType) {
+		return key, 0, false, nil
 	}
 	if k.when != nil {
 		out, err := v.Run(k.when, env)
@@ -193,6 +208,12 @@ func (k *Counter) Apply(v *vm.VM, env any) (key, distinct uint64, counted bool, 
 		distinct = d
 	}
 	return key, distinct, true, nil
+}
+
+// eventType returns event.type of env when env is a signal set.
+func eventType(env any) (string, bool) {
+	s, ok := env.(signals.Set)
+	return s.Event.Type, ok
 }
 
 // hashOf runs p and hashes its value; an empty string or a zero number

@@ -61,7 +61,7 @@ func FuzzCompile(f *testing.F) {
 		var res Result
 		set.Evaluate(new(vm.VM), signals.Set{Velocity: new(signals.Counts)}, time.Now(), true, &res)
 		for _, k := range set.Counters {
-			k.Apply(new(vm.VM), signals.Set{Velocity: new(signals.Counts)})
+			k.Apply(new(vm.VM), signals.Set{Velocity: new(signals.Counts)}, "")
 		}
 	})
 }
