@@ -355,7 +355,7 @@ func fieldNames(t reflect.Type) []string {
 func suggestName(got string, names []string) string {
 	best, bestD := "", max(1, len(got)/4)+1
 	for _, n := range names {
-		if d := editDistance(got, n); d < bestD {
+		if d := EditDistance(got, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -365,10 +365,10 @@ func suggestName(got string, names []string) string {
 	return fmt.Sprintf(" (did you mean %s?)", best)
 }
 
-// editDistance counts the insertions, deletions, substitutions and swaps of
+// EditDistance counts the insertions, deletions, substitutions and swaps of
 // two neighbouring letters that turn a into b: a swap (nwe for new) is one
 // typo, not two.
-func editDistance(a, b string) int {
+func EditDistance(a, b string) int {
 	// Rows i-2, i-1 and i of the table of distances between prefixes.
 	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
 	for j := range prev {
